@@ -1,0 +1,1 @@
+//! Names, includes and types: AST → IR.
