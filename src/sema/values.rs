@@ -211,7 +211,7 @@ impl Sema<'_> {
                 span,
             )
             .primary_label(format!("at most {max}"))
-            .help(format!("a {what} is a number from 0 to {max}")),
+            .help(format!("valid values are 0 to {max}")),
         );
     }
 
@@ -421,7 +421,7 @@ impl Sema<'_> {
                     code: None,
                 }),
                 Value::NumRange { lo, hi } if lo > hi => {
-                    self.empty_range(v.span, "ICMP type", lo.to_string(), hi.to_string());
+                    self.empty_range(v.span, "icmp type", lo.to_string(), hi.to_string());
                     ok = false;
                 }
                 Value::NumRange { lo, hi } if *hi <= 255 => {
@@ -431,7 +431,7 @@ impl Sema<'_> {
                     }));
                 }
                 Value::Number(_) | Value::NumRange { .. } => {
-                    self.out_of_range(v.span, "ICMP type", 255, show(&v.node));
+                    self.out_of_range(v.span, "icmp type", 255, show(&v.node));
                     ok = false;
                 }
                 Value::TypeCode { ty, code } if *ty <= 255 && *code <= 255 => {
@@ -441,7 +441,7 @@ impl Sema<'_> {
                     })
                 }
                 Value::TypeCode { .. } => {
-                    self.out_of_range(v.span, "ICMP type and code", 255, show(&v.node));
+                    self.out_of_range(v.span, "icmp type/code", 255, show(&v.node));
                     ok = false;
                 }
                 Value::Name(n) if n.eq_ignore_ascii_case("any") => any = true,
