@@ -128,8 +128,8 @@ impl Loader<'_> {
                     )
                     .primary_label("included here")
                     .help(format!(
-                        "include paths are relative to the directory of the including file (`{}`)",
-                        dir.display()
+                        "include paths are relative to the directory of the including file `{}`",
+                        current.path.display()
                     )),
                 );
             }
