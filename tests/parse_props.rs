@@ -18,30 +18,124 @@ const SEEDS: &[&str] = &[
 /// Tokens that mutations insert: every keyword and punctuation, and the
 /// literals most likely to confuse a parser.
 const TOKENS: &[&str] = &[
-    "policy", "include", "host", "net", "list", "service", "user", "group", "iface", "oface",
-    "chain", "assert", "allow", "deny", "reachable", "egress", "only", "not", "accept", "drop",
-    "reject", "log", "prefix", "level", "jump", "goto", "return", "tcp", "udp", "sctp", "icmp",
-    "icmpv6", "proto", "sport", "dport", "from", "to", "state", "limit", "burst", "comment",
-    "uid", "gid", "family", "{", "}", "{}", "=", ",", ",\n", ";", "\n", "\r\n", "#", "\"", "\\",
-    "@allow(", ")", "(", "/", "-", "+", ":", "::", ".", " ", "\t", "0", "65536", "4294967296",
-    "18446744073709551616", "192.0.2.1", "10.0.0.0/8", "2001:db8::/32", "1.2.3", "/300",
-    "eth+", "x-y", "é", "\u{feff}", "\0", "\"a\\\"b\"", "10/minute", "3/4", "1-2",
+    "policy",
+    "include",
+    "host",
+    "net",
+    "list",
+    "service",
+    "user",
+    "group",
+    "iface",
+    "oface",
+    "chain",
+    "assert",
+    "allow",
+    "deny",
+    "reachable",
+    "egress",
+    "only",
+    "not",
+    "accept",
+    "drop",
+    "reject",
+    "log",
+    "prefix",
+    "level",
+    "jump",
+    "goto",
+    "return",
+    "tcp",
+    "udp",
+    "sctp",
+    "icmp",
+    "icmpv6",
+    "proto",
+    "sport",
+    "dport",
+    "from",
+    "to",
+    "state",
+    "limit",
+    "burst",
+    "comment",
+    "uid",
+    "gid",
+    "family",
+    "{",
+    "}",
+    "{}",
+    "=",
+    ",",
+    ",\n",
+    ";",
+    "\n",
+    "\r\n",
+    "#",
+    "\"",
+    "\\",
+    "@allow(",
+    ")",
+    "(",
+    "/",
+    "-",
+    "+",
+    ":",
+    "::",
+    ".",
+    " ",
+    "\t",
+    "0",
+    "65536",
+    "4294967296",
+    "18446744073709551616",
+    "192.0.2.1",
+    "10.0.0.0/8",
+    "2001:db8::/32",
+    "1.2.3",
+    "/300",
+    "eth+",
+    "x-y",
+    "é",
+    "\u{feff}",
+    "\0",
+    "\"a\\\"b\"",
+    "10/minute",
+    "3/4",
+    "1-2",
 ];
 
 fn check_span(text: &str, file: FileId, span: Span, what: &str) {
     assert_eq!(span.file, file, "{what}: wrong file");
     let (s, e) = (span.start as usize, span.end as usize);
     assert!(s <= e, "{what}: span {s}..{e} is reversed");
-    assert!(e <= text.len(), "{what}: span {s}..{e} past the end ({})", text.len());
-    assert!(text.is_char_boundary(s), "{what}: span start {s} inside a character");
-    assert!(text.is_char_boundary(e), "{what}: span end {e} inside a character");
+    assert!(
+        e <= text.len(),
+        "{what}: span {s}..{e} past the end ({})",
+        text.len()
+    );
+    assert!(
+        text.is_char_boundary(s),
+        "{what}: span start {s} inside a character"
+    );
+    assert!(
+        text.is_char_boundary(e),
+        "{what}: span end {e} inside a character"
+    );
 }
 
 fn check_diagnostic(text: &str, file: FileId, d: &Diagnostic) {
-    assert_ne!(d.code, "internal", "grammar and builder disagree: {d:?}\ninput: {text:?}");
+    assert_ne!(
+        d.code, "internal",
+        "grammar and builder disagree: {d:?}\ninput: {text:?}"
+    );
     assert_eq!(d.code, "syntax", "unexpected code in {d:?}");
     assert_eq!(d.labels.iter().filter(|l| l.primary).count(), 1, "{d:?}");
-    assert!(!d.message.contains('\n'), "multi-line message {:?}", d.message);
+    assert!(
+        !d.message.contains('\n'),
+        "multi-line message {:?}",
+        d.message
+    );
     for l in &d.labels {
         check_span(text, file, l.span, &d.message);
     }
@@ -72,7 +166,10 @@ fn edit() -> impl Strategy<Value = Edit> {
     let tok = prop::sample::select(TOKENS);
     prop_oneof![
         (any::<prop::sample::Index>(), tok.clone()).prop_map(|(i, t)| Edit::Insert(i, t)),
-        (any::<prop::sample::Index>(), prop::collection::vec(any::<u8>(), 1..4))
+        (
+            any::<prop::sample::Index>(),
+            prop::collection::vec(any::<u8>(), 1..4)
+        )
             .prop_map(|(i, b)| Edit::InsertBytes(i, b)),
         (any::<prop::sample::Index>(), 1usize..12).prop_map(|(i, n)| Edit::Delete(i, n)),
         (any::<prop::sample::Index>(), 1usize..8, tok).prop_map(|(i, n, t)| Edit::Replace(i, n, t)),

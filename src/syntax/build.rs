@@ -300,7 +300,12 @@ impl Builder {
                 }
                 out.push(Spanned::new(Value::Service { proto, args }, span));
             }
-            r => return Err(Bug::new(self.span_of(&inner), format!("service value {r:?}"))),
+            r => {
+                return Err(Bug::new(
+                    self.span_of(&inner),
+                    format!("service value {r:?}"),
+                ))
+            }
         }
         Ok(())
     }
@@ -794,7 +799,11 @@ impl Builder {
             Err(_) => {
                 // Include the `/` in the label.
                 let s = self.span_of(p);
-                let span = Span::new(self.file, (s.start as usize).saturating_sub(1), s.end as usize);
+                let span = Span::new(
+                    self.file,
+                    (s.start as usize).saturating_sub(1),
+                    s.end as usize,
+                );
                 self.error(
                     format!("the prefix length `/{text}` is too long"),
                     span,

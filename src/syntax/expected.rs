@@ -36,18 +36,38 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "an action (`accept`, `drop`, `reject`, `log`, `jump`, `goto` or `return`)",
         "an action",
     ),
-    (Rule::setting, "a setting such as `family inet`", "a setting"),
-    (Rule::kw_family, "a setting such as `family inet`", "a setting"),
+    (
+        Rule::setting,
+        "a setting such as `family inet`",
+        "a setting",
+    ),
+    (
+        Rule::kw_family,
+        "a setting such as `family inet`",
+        "a setting",
+    ),
     (Rule::name, "a name", "a name"),
     (Rule::chain_ref, "a chain name", "a chain name"),
-    (Rule::family_word, "a family (`ip`, `ip6` or `inet`)", "a family"),
+    (
+        Rule::family_word,
+        "a family (`ip`, `ip6` or `inet`)",
+        "a family",
+    ),
     (Rule::eq, "`=`", "`=`"),
     (Rule::kw_policy, "`policy`", "`policy`"),
     (Rule::verdict, "`accept` or `drop`", "`accept` or `drop`"),
-    (Rule::assert_kind, "`allow`, `deny` or `reachable`", "`allow`, `deny` or `reachable`"),
+    (
+        Rule::assert_kind,
+        "`allow`, `deny` or `reachable`",
+        "`allow`, `deny` or `reachable`",
+    ),
     (Rule::selector, "`user` or `group`", "`user` or `group`"),
     (Rule::kw_not, "`not`", "`not`"),
-    (Rule::v_addr, "an address, a network or a name", "an address"),
+    (
+        Rule::v_addr,
+        "an address, a network or a name",
+        "an address",
+    ),
     (
         Rule::v_port,
         "a port, a port range such as `8000-8080` or a name",
@@ -59,7 +79,11 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "an ICMP type such as `echo-request`, `8` or `3/4`",
         "an ICMP type",
     ),
-    (Rule::icmp_num, "an ICMP type number or `type/code`", "an ICMP type"),
+    (
+        Rule::icmp_num,
+        "an ICMP type number or `type/code`",
+        "an ICMP type",
+    ),
     (
         Rule::v_iface,
         "an interface such as `eth0`, `eth+` or `\"wg0\"`",
@@ -87,8 +111,16 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a protocol name such as `gre` or a number from 0 to 255",
         "a protocol",
     ),
-    (Rule::string, "a quoted string such as `\"text\"`", "a string"),
-    (Rule::level_word, "a log level such as `warn` or `4`", "a level"),
+    (
+        Rule::string,
+        "a quoted string such as `\"text\"`",
+        "a string",
+    ),
+    (
+        Rule::level_word,
+        "a log level such as `warn` or `4`",
+        "a level",
+    ),
     (Rule::number, "a number", "a number"),
     (Rule::slash, "`/`", "`/`"),
     (
@@ -101,14 +133,25 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
     (Rule::lbrace, "`{`", "`{`"),
     (Rule::ann_allow, "`@allow`", "`@allow`"),
     (Rule::ann_open, "`(`", "`(`"),
-    (Rule::lint_name, "a lint name such as `redundant`", "a lint name"),
+    (
+        Rule::lint_name,
+        "a lint name such as `redundant`",
+        "a lint name",
+    ),
     (Rule::ann_close, "`)`", "`)`"),
     (Rule::comma, "`,`", "`,`"),
-    (Rule::match_expr, "a match such as `from`, `to`, `tcp 22`", "a match"),
-    (Rule::match_kind, "a match such as `from`, `to`, `tcp 22`", "a match"),
+    (
+        Rule::match_expr,
+        "a match such as `from`, `to`, `tcp 22`",
+        "a match",
+    ),
+    (
+        Rule::match_kind,
+        "a match such as `from`, `to`, `tcp 22`",
+        "a match",
+    ),
     (Rule::rule_end, "the end of the rule", "the end of the rule"),
     (Rule::stmt_end, "the end of the line", "the end of the line"),
-    (Rule::EOI, "the end of the file", "the end of the file"),
 ];
 
 const TOP_WORDS: &[&str] = &[
@@ -133,7 +176,9 @@ pub(super) enum TokKind<'t> {
     Eol,
     Word(&'t str),
     /// A string; `closed` says whether it ends on its line.
-    Str { closed: bool },
+    Str {
+        closed: bool,
+    },
     Other(&'t str),
 }
 
@@ -209,8 +254,8 @@ pub(super) fn token_at(text: &str, pos: usize) -> Token<'_> {
             kind: TokKind::Str { closed },
         };
     }
-    if is_word_byte(c) {
-        let mut e = pos;
+    if is_word_byte(c) || c == b'@' {
+        let mut e = pos + 1;
         while e < b.len() && is_word_byte(b[e]) {
             e += 1;
         }
@@ -244,25 +289,37 @@ pub(super) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
         .map(|(_, c)| c)
 }
 
+/// Edit distance where swapping two neighbouring letters (`hots`) counts
+/// as one edit, like inserting, deleting or replacing one.
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for (i, row) in d.chunks_mut(w).enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 fn quote_list(words: &[&str]) -> String {
     let q: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
-    join_or(&q, "and")
+    join_or(&q, "or")
 }
 
 fn join_or(items: &[String], last: &str) -> String {
@@ -384,27 +441,49 @@ fn help_for(
     let after_comma = previous_char(text, pos) == Some(',');
     let first = word_at_start(text, stmt_start).unwrap_or("");
 
+    if let Some(w) = word {
+        if w.starts_with(|c: char| c.is_ascii_digit())
+            && !w.contains(['.', ':', '/'])
+            && w.contains(|c: char| c.is_ascii_alphabetic() || c == '_')
+        {
+            return Some(format!(
+                "`{w}` is neither a number nor a name: numbers have only digits, and names start with a letter or `_`"
+            ));
+        }
+    }
     if ctx == Ctx::Annotation {
-        return Some("an annotation is written `@allow(lint-name, ...)`, e.g. `@allow(redundant)`".into());
+        if let Some(w) = word.filter(|w| w.starts_with('@') && *w != "@allow") {
+            if closest(w, &["@allow"]).is_some() {
+                return Some("did you mean `@allow`?".into());
+            }
+        }
+        return Some(
+            "an annotation is written `@allow(lint-name, ...)`, e.g. `@allow(redundant)`".into(),
+        );
     }
     if has(Rule::top_stmt) {
         if let Some(w) = word {
             if ACTIONS.contains(&w) {
-                return Some("rules belong inside a chain: `chain input policy drop { ... }`".into());
+                return Some(
+                    "rules belong inside a chain: `chain input policy drop { ... }`".into(),
+                );
             }
             if let Some(s) = closest(w, TOP_WORDS) {
                 return Some(format!("did you mean `{s}`?"));
             }
         }
         return Some(format!(
-            "a statement starts with {}",
+            "a statement starts with one of {}",
             quote_list(TOP_WORDS)
         ));
     }
     if has(Rule::action) {
         if let Some(w) = word {
             if w == "policy" {
-                return Some("a chain's default policy goes in its header: `chain input policy drop {`".into());
+                return Some(
+                    "a chain's default policy goes in its header: `chain input policy drop {`"
+                        .into(),
+                );
             }
             if MATCH_WORDS.contains(&w) {
                 return Some(format!(
@@ -415,7 +494,21 @@ fn help_for(
                 return Some(format!("did you mean `{s}`?"));
             }
         }
-        return Some(format!("a rule starts with its action: {}", quote_list(ACTIONS)));
+        return Some(format!(
+            "a rule starts with its action: {}",
+            quote_list(ACTIONS)
+        ));
+    }
+    if has(Rule::verdict) {
+        return Some(
+            "a chain's default policy is `accept` or `drop`; other actions go in rules".into(),
+        );
+    }
+    if has(Rule::assert_kind) {
+        if let Some(s) = word.and_then(|w| closest(w, &["allow", "deny", "reachable"])) {
+            return Some(format!("did you mean `{s}`?"));
+        }
+        return Some("an assertion is written `assert allow|deny|reachable CHAIN MATCHES`".into());
     }
     if has(Rule::setting) || has(Rule::kw_family) {
         return Some("the only setting is `family ip`, `family ip6` or `family inet`".into());
@@ -436,13 +529,19 @@ fn help_for(
                 ));
             }
             if has(Rule::comma) && !is_keyword(w) {
-                return Some(format!("to add `{w}` to the list before it, separate it with `,`"));
+                return Some(format!(
+                    "to add `{w}` to the list before it, separate it with `,`"
+                ));
             }
         }
+        let q: Vec<String> = MATCH_WORDS[..MATCH_WORDS.len() - 1]
+            .iter()
+            .map(|w| format!("`{w}`"))
+            .collect();
         return Some(format!(
-            "the matches are {}",
-            quote_list(&MATCH_WORDS[..MATCH_WORDS.len() - 1])
-        ) + "; put `not` in front of one to negate it");
+            "the matches are {}; put `not` in front of one to negate it",
+            join_or(&q, "and")
+        ));
     }
     if has(Rule::eq) {
         return Some(format!(
@@ -459,7 +558,9 @@ fn help_for(
             return Some("put the `{` that opens the block at the end of this line".into());
         }
         return Some(match first {
-            "chain" => "a chain is written `chain NAME { ... }` or `chain NAME policy drop { ... }`".into(),
+            "chain" => {
+                "a chain is written `chain NAME { ... }` or `chain NAME policy drop { ... }`".into()
+            }
             "egress" => "an egress block is written `egress user NAME only { ... }`".into(),
             _ => "a policy block is written `policy NAME { family inet }`".into(),
         });
@@ -472,7 +573,10 @@ fn help_for(
     }
     if has(Rule::stmt_end) || has(Rule::rule_end) {
         if has(Rule::comma) {
-            return Some("separate list values with `,`; start a new statement on a new line or after `;`".into());
+            return Some(
+                "separate list values with `,`; start a new statement on a new line or after `;`"
+                    .into(),
+            );
         }
         return Some(match ctx {
             Ctx::ChainBody | Ctx::EgressBody | Ctx::PolicyBody => {
@@ -488,7 +592,9 @@ fn help_for(
         return Some("write an address (`192.0.2.1`, `2001:db8::1`), a network (`198.51.100.0/24`), a range (`192.0.2.10-192.0.2.20`) or the name of a `host`, `net` or `list`".into());
     }
     if has(Rule::v_port) || has(Rule::port_num) {
-        return Some("write a port (`22`), a range (`8000-8080`) or the name of a `list` of ports".into());
+        return Some(
+            "write a port (`22`), a range (`8000-8080`) or the name of a `list` of ports".into(),
+        );
     }
     if has(Rule::svc_value) {
         return Some("a service lists protocols with their ports: `tcp 80, 443, udp 53`, `icmp echo-request`, `proto gre`, or other services".into());
@@ -503,7 +609,9 @@ fn help_for(
         return Some("put the text in double quotes, e.g. `\"INPUT \"`".into());
     }
     if has(Rule::name) || has(Rule::chain_ref) {
-        return Some("names start with a letter or `_` and contain letters, digits, `_` and `-`".into());
+        return Some(
+            "names start with a letter or `_` and contain letters, digits, `_` and `-`".into(),
+        );
     }
     None
 }

@@ -8,7 +8,7 @@
 //! and every item that parsed is returned.
 
 use super::ast::{self, Annotation, Item};
-use super::build::{Builder, Bug};
+use super::build::{Bug, Builder};
 use super::expected::{self, Ctx};
 use super::grammar::{HwParser, Rule};
 use crate::diagnostics::Diagnostic;
@@ -41,7 +41,9 @@ struct Failure {
 /// The words that can only start a top-level statement. Inside a block they
 /// mean the block's `}` is missing. (`service`, `user`, `group` and `iface`
 /// also start matches, and `policy` inside a chain is a misplaced default.)
-const TOP_ONLY: &[&str] = &["chain", "egress", "assert", "include", "host", "net", "list"];
+const TOP_ONLY: &[&str] = &[
+    "chain", "egress", "assert", "include", "host", "net", "list",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Block {
@@ -150,14 +152,8 @@ impl<'t> Driver<'t> {
     }
 
     fn report(&mut self, f: Failure, ctx: Ctx, stmt_start: usize) {
-        let d = expected::syntax_error(
-            self.text,
-            self.b.file,
-            ctx,
-            f.pos,
-            &f.positives,
-            stmt_start,
-        );
+        let d =
+            expected::syntax_error(self.text, self.b.file, ctx, f.pos, &f.positives, stmt_start);
         self.b.diags.push(d);
     }
 
@@ -331,7 +327,11 @@ impl<'t> Driver<'t> {
                             .primary_label("not allowed here")
                             .help(format!(
                                 "put `@allow(...)` on the line before the `{}` line instead",
-                                if kind == Block::Policy { "policy" } else { "egress" }
+                                if kind == Block::Policy {
+                                    "policy"
+                                } else {
+                                    "egress"
+                                }
                             )),
                         );
                     }
@@ -423,7 +423,10 @@ impl<'t> Driver<'t> {
                 self.b.diags.push(
                     Diagnostic::error(
                         "syntax",
-                        format!("expected the end of the line after `}}`, found {}", tok.describe()),
+                        format!(
+                            "expected the end of the line after `}}`, found {}",
+                            tok.describe()
+                        ),
                         self.span(tok.start, tok.end),
                     )
                     .primary_label("unexpected after the block")
@@ -480,9 +483,13 @@ impl<'t> Driver<'t> {
     fn no_annotations(&mut self, what: &str) {
         for a in std::mem::take(&mut self.pending) {
             self.b.diags.push(
-                Diagnostic::error("syntax", format!("an annotation cannot apply to {what}"), a.span)
-                    .primary_label("not allowed here")
-                    .help("annotations go before a definition, a chain, a rule or an egress block"),
+                Diagnostic::error(
+                    "syntax",
+                    format!("an annotation cannot apply to {what}"),
+                    a.span,
+                )
+                .primary_label("not allowed here")
+                .help("annotations go before a definition, a chain, a rule or an egress block"),
             );
         }
     }
