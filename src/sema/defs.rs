@@ -43,14 +43,26 @@ pub enum Class {
 
 impl Class {
     /// What is expected, for messages: "expected {}".
-    pub fn expected(self) -> &'static str {
+    pub fn noun(self) -> &'static str {
         match self {
-            Class::Addr => "an address (a `host`, `net` or a `list` of addresses)",
-            Class::Port => "ports (a `list` of ports)",
+            Class::Addr => "an address",
+            Class::Port => "a port",
+            Class::Service => "a service",
+            Class::User => "a user",
+            Class::Group => "a group",
+            Class::Iface => "an interface",
+        }
+    }
+
+    /// The definitions that define it: "use the name of {}".
+    pub fn defined_by(self) -> &'static str {
+        match self {
+            Class::Addr => "a `host`, `net` or a `list` of addresses",
+            Class::Port => "a `list` of ports",
             Class::Service => "a `service`",
             Class::User => "a `user`",
             Class::Group => "a `group`",
-            Class::Iface => "an interface (an `iface` definition)",
+            Class::Iface => "an `iface` definition",
         }
     }
 
@@ -179,15 +191,15 @@ impl Sema<'_> {
             .map(|d| d.name.node.as_str());
         let hint = suggest(name, fitting)
             .or_else(|| suggest(name, defs.iter().map(|d| d.name.node.as_str())));
-        let what = expect
-            .first()
-            .map(|c| c.expected())
-            .unwrap_or("a definition");
+        let class = expect.first().copied().unwrap_or(Class::Addr);
         let mut d = Diagnostic::error("unknown-name", format!("unknown name `{name}`"), span)
-            .primary_label(format!("expected {what}"))
+            .primary_label(format!("expected {} here", class.noun()))
             .help(did_you_mean(
                 hint,
-                format!("define `{name}` (for example with `host`, `service` or `list`), or check the spelling"),
+                format!(
+                    "define `{name}` as {}, or check the spelling",
+                    class.defined_by()
+                ),
             ));
         if let Some(h) = hint {
             if let Some(&id) = self.syms.def_index.get(h) {
@@ -210,21 +222,21 @@ impl Sema<'_> {
     ) {
         let def = self.syms.defs[id];
         let is = describe(def.kind.node, class);
-        let want = expect
-            .first()
-            .map(|c| c.expected())
-            .unwrap_or("something else");
+        let want = expect.first().copied().unwrap_or(Class::Addr);
         let help = match help {
             Some(h) => h.to_string(),
-            None => format!("use a name defined as {want} here, or a literal value"),
+            None => format!(
+                "use the name of {} here, or write the value itself",
+                want.defined_by()
+            ),
         };
         self.diags.push(
             Diagnostic::error(
                 "wrong-kind",
-                format!("`{}` is {is}, but {want} is expected here", def.name.node),
+                format!("`{}` is {is}, not {}", def.name.node, want.noun()),
                 span,
             )
-            .primary_label(format!("expected {want}"))
+            .primary_label(format!("expected {} here", want.noun()))
             .label(
                 def.name.span,
                 format!("`{}` is defined as {is} here", def.name.node),

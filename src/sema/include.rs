@@ -112,7 +112,7 @@ impl Loader<'_> {
         }
         match self.loader.load(&target) {
             Ok(text) => {
-                self.file(target, Some(inc.span), text);
+                self.file(target, Some(inc.path.span), text);
             }
             Err(e) => {
                 let code = if e.kind() == std::io::ErrorKind::NotFound {

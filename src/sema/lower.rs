@@ -36,6 +36,8 @@ pub struct Site {
     hooks: [Option<Option<Span>>; 3],
     /// The user chain, when the matches are in one.
     chain: Option<ChainIdx>,
+    /// The matches are an egress entry.
+    egress: bool,
 }
 
 impl Site {
@@ -262,6 +264,7 @@ impl Sema<'_> {
             .map(|(i, r)| Site {
                 hooks: r.hooks.map(|h| h.map(|e| e.map(|e| graph.edges[e].span))),
                 chain: builtin_hook(self.chain_name(i)).is_none().then_some(i),
+                egress: false,
             })
             .collect();
         (0..n).map(|i| self.chain(i)).collect()
@@ -506,7 +509,7 @@ impl Sema<'_> {
                     let oname = super::values::family_name(other);
                     let mut d = Diagnostic::error(
                         "reject-family",
-                        format!("`{}` is an {fname} reason, but this rule also matches {oname} packets", reason.node),
+                        format!("`{}` is an {fname} reason, but this rule matches {oname} packets", reason.node),
                         reason.span,
                     )
                     .primary_label(format!("only {fname} packets can be answered this way"))
@@ -842,6 +845,7 @@ impl Sema<'_> {
                 continue;
             };
             let message = match site.chain {
+                None if site.egress => format!("`{kw}` cannot match in an egress block"),
                 None => format!("`{kw}` cannot match in the `{}` chain", h.name()),
                 Some(c) => format!(
                     "`{kw}` cannot match in chain `{}`, which `{}` packets reach",
@@ -1029,6 +1033,10 @@ impl Sema<'_> {
                 .iter()
                 .find(|c| !c.negated && matches!(c.test, Test::L4(_)))
                 .map(|c| c.span);
+            let negated = conds
+                .iter()
+                .find(|c| c.negated && matches!(c.test, Test::L4(_)))
+                .map(|c| c.span);
             for p in &ports {
                 let mut d = Diagnostic::error(
                     "port-without-protocol",
@@ -1042,6 +1050,12 @@ impl Sema<'_> {
                 ));
                 if let Some(s) = portless {
                     d = d.label(s, "this protocol has no ports");
+                }
+                if let Some(s) = negated {
+                    d = d.label(
+                        s,
+                        "a negated protocol does not say which protocol the packet has",
+                    );
                 }
                 self.diags.push(d);
             }
@@ -1085,14 +1099,14 @@ impl Sema<'_> {
                     Diagnostic::error(
                         "ports-never-match",
                         format!(
-                            "`{}` leaves no port of the rule's protocol match",
+                            "`{}` has no port in common with the rule's protocol match",
                             p.keyword()
                         ),
                         p.span,
                     )
-                    .primary_label("none of these ports ...")
-                    .label(at, "... is among the ports of this protocol match")
-                    .help("the rule can never match; fix the ports or split the rule"),
+                    .primary_label("none of these ports is allowed by the protocol match")
+                    .label(at, "the protocol match allows only these ports")
+                    .help("the rule can never match; fix the ports, or split the rule in two"),
                 );
                 ok = false;
             } else {
@@ -1231,7 +1245,10 @@ impl Sema<'_> {
                 None
             }
         };
-        let site = Site::hook(Hook::Output);
+        let site = Site {
+            egress: true,
+            ..Site::hook(Hook::Output)
+        };
         let mut allowed = Vec::with_capacity(e.entries.len());
         let mut ok = true;
         for entry in &e.entries {

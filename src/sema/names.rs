@@ -129,21 +129,29 @@ pub fn allow_list(annotations: &[ast::Annotation], diags: &mut Vec<Diagnostic>) 
     out
 }
 
-/// Levenshtein distance, for suggestions.
+/// Edit distance with adjacent transpositions (optimal string alignment),
+/// ignoring ASCII case, for suggestions.
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            let subst = prev + usize::from(!ca.eq_ignore_ascii_case(&cb));
-            row[j + 1] = subst.min(row[j] + 1).min(cur + 1);
-            prev = cur;
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let mut v = (d[(i - 1) * w + j - 1] + usize::from(a[i - 1] != b[j - 1]))
+                    .min(d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                v
+            };
         }
     }
-    row[b.len()]
+    d[a.len() * w + b.len()]
 }
 
 /// The closest candidate to `name`, if it is close enough to be a typo.
@@ -175,6 +183,8 @@ mod tests {
         assert_eq!(suggest("resolvr", names.iter().copied()), Some("resolver"));
         assert_eq!(suggest("admin", names.iter().copied()), Some("admins"));
         assert_eq!(suggest("web", names.iter().copied()), None);
+        assert_eq!(suggest("wbe", ["web"].into_iter()), Some("web"));
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("inptu", "input"), 1);
     }
 }

@@ -596,7 +596,7 @@ impl Sema<'_> {
                         self.empty_range(v.span, word, lo.to_string(), hi.to_string());
                         ok = false;
                     } else if *hi > MAX_ID {
-                        self.out_of_range(v.span, word, MAX_ID, show(&v.node));
+                        self.out_of_range(v.span, word, MAX_ID, format!("{lo}-{hi}"));
                         ok = false;
                     } else {
                         out.push(OwnerRange {
@@ -666,7 +666,12 @@ impl Sema<'_> {
                 )
                 .primary_label("empty, or contains a space, a control character or `:`")
                 .help(format!(
-                    "write the {what} name as it appears in /etc/passwd or /etc/group"
+                    "write the {what} name as it appears in {}",
+                    if what == "user" {
+                        "/etc/passwd"
+                    } else {
+                        "/etc/group"
+                    }
                 )),
             );
         }
