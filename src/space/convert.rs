@@ -7,7 +7,7 @@
 //! [`Approx::Over`] they match everything (the rule *may* match), under
 //! [`Approx::Under`] nothing (the rule is not known to match).
 
-use super::boxes::{intersect_all, subtract_all, Bx, CBox, D};
+use super::boxes::{intersect_all, subtract_all, CBox, D};
 use super::Approx;
 use crate::ir::dim::{self, Dim};
 use crate::ir::{Cond, CtState, Family, Hook, Match, OwnerNegation, Test};
@@ -339,23 +339,6 @@ pub fn well_known_intervals(f: &mut impl FnMut(Dim, u128, u128)) {
     }
     f(Dim::IcmpCode, 0, 0);
 }
-
-/// Alias kept next to the other box helpers for the evaluator.
-pub(crate) fn family_box(f: Family) -> CBox {
-    full().with(Dim::Family, fam(f), fam(f))
-}
-
-/// Makes sure a concrete box is within the universe's coordinate bounds.
-#[allow(dead_code)]
-pub(crate) fn clamp(b: &mut CBox) {
-    for d in dim::ALL {
-        let i = d as usize;
-        b.hi[i] = b.hi[i].min(dim::max(d));
-    }
-}
-
-/// `Bx` re-export for callers that build concrete boxes by hand.
-pub type Concrete = Bx<u128>;
 
 #[cfg(test)]
 mod tests {

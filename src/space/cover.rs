@@ -69,6 +69,11 @@ impl Coverer {
         self.tags.push(tag);
     }
 
+    /// The `i`-th candidate box.
+    pub fn candidate(&self, i: usize) -> ABox {
+        self.boxes[i]
+    }
+
     pub fn len(&self) -> usize {
         self.boxes.len()
     }

@@ -19,3 +19,13 @@ pub enum Approx {
     Under,
 }
 pub mod packet;
+pub mod eval;
+pub mod reference;
+pub mod set;
+
+/// A rule of a policy: its chain and its position in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct RuleRef {
+    pub chain: crate::ir::ChainId,
+    pub index: u32,
+}
