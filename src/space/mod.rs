@@ -29,3 +29,5 @@ pub struct RuleRef {
     pub chain: crate::ir::ChainId,
     pub index: u32,
 }
+pub mod algebra;
+pub mod brute;

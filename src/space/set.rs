@@ -1,17 +1,17 @@
 //! [`PacketSet`]: an owned, exact set of packets over the atoms of one
 //! [`Space`]: a union of terms, each a box minus a union of boxes.
 //!
-//! Union and intersection are exact and cheap; difference by a set whose
-//! terms have holes adds one term per hole box; emptiness, inclusion and
-//! equality are answered by the coverage primitive with a work budget, so
-//! they are three-valued ([`SetAnswer`]).
+//! Union and intersection are exact and cheap; difference flattens its
+//! right operand into disjoint boxes, which become holes; emptiness,
+//! inclusion and equality are answered by the coverage primitive with a
+//! work budget, so they are three-valued ([`SetAnswer`]).
 //!
 //! INVARIANT: every term's negative boxes intersect its positive box, and
 //! every box refers to the same `Space` (mixing spaces is a logic error
 //! the type does not catch).
 
 use super::atoms::Space;
-use super::boxes::{ABox, BoxSet, D};
+use super::boxes::{subtract_all, ABox, BoxSet, D};
 use super::cover::{Cover, Coverer, DEFAULT_BUDGET};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,34 +137,28 @@ impl PacketSet {
         self.intersect(&PacketSet::from_boxes(bs))
     }
 
-    /// `self − o`, exact. Each hole of a term of `o` adds a term.
+    /// `self − o`, exact. `o` is first flattened into disjoint boxes (see
+    /// [`PacketSet::flatten`]), which then become holes of every term of
+    /// `self`: the number of terms never grows.
     pub fn difference(&self, o: &PacketSet) -> PacketSet {
-        let mut cur = self.clone();
-        for b in &o.terms {
-            let bnegs = o.term_negs(b);
-            let mut next = PacketSet::empty();
-            for t in &cur.terms {
-                let tn = cur.term_negs(t);
-                if !t.pos.intersects(&b.pos) {
-                    next.push(t.pos, tn);
-                    continue;
-                }
-                // t − (b.pos − bnegs) = (t − b.pos) ∪ (t ∩ b.pos ∩ bnegs)
-                next.push_iter(t.pos, tn.iter().chain(std::iter::once(&b.pos)));
-                if let Some(inside) = t.pos.intersect(&b.pos) {
-                    for n in bnegs {
-                        if let Some(p) = inside.intersect(n) {
-                            next.push(p, tn);
-                        }
-                    }
-                }
-            }
-            cur = next;
-            if cur.terms.is_empty() {
-                break;
-            }
+        let holes = o.flatten();
+        let mut out = PacketSet::empty();
+        for t in &self.terms {
+            let negs = self.term_negs(t).iter().chain(holes.iter());
+            out.push_iter(t.pos, negs);
         }
-        cur
+        out
+    }
+
+    /// The set as disjoint plain boxes (each term's positive box minus its
+    /// holes, by box subtraction). Exact; the number of boxes grows with
+    /// the number of holes that cut each term.
+    pub fn flatten(&self) -> Vec<ABox> {
+        let mut out = Vec::new();
+        for t in &self.terms {
+            out.extend(subtract_all(&[t.pos], self.term_negs(t)));
+        }
+        out
     }
 
     /// Is the set empty? A witness is a readable point (see [`Space::pick`]).
