@@ -268,7 +268,7 @@ fn dense(out: &mut String, rng: &mut Rng, rules: usize) {
     // A few base networks that the rules' networks nest in, so that many
     // rules overlap; port ranges with random ends.
     let bases: Vec<u32> = (0..8).map(|i| 0x0A00_0000 | (i << 16)).collect();
-    let mut cidr = |rng: &mut Rng| {
+    let cidr = |rng: &mut Rng| {
         let base = *rng.pick(&bases);
         let len = rng.range(12, 30) as u32;
         let a = base | (rng.next_u64() as u32 & 0x0000_FFFF);
