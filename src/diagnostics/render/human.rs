@@ -9,7 +9,7 @@
 
 use super::super::{Diagnostic, Severity};
 use super::packet_text;
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
@@ -41,7 +41,7 @@ impl Default for HumanOptions {
 /// labelled snippet per place (primary and secondary, in any file), then
 /// the note, the witness packet and the help. Ends with a newline.
 pub fn human(diag: &Diagnostic, sources: &SourceMap, opts: &HumanOptions) -> String {
-    let all = AllFiles::new(sources);
+    let all = AllFiles::new(sources, diag.primary_span().file);
     let labels = diag
         .labels
         .iter()
@@ -157,26 +157,43 @@ fn wrap(text: &str, first: &str, indent: usize, width: usize) -> String {
 }
 
 /// The files of a source map laid end to end, each followed by one gap
-/// byte so that no span of one file touches the next.
+/// byte so that no span of one file touches the next. The file of the
+/// primary label comes first, so that miette (which shows snippets in
+/// offset order) shows it first.
 struct AllFiles<'a> {
     sources: &'a SourceMap,
+    /// The files in layout order, and where each starts.
+    order: Vec<FileId>,
     bases: Vec<usize>,
+    /// `base_of[file id]`.
+    base_of: Vec<usize>,
 }
 
 impl<'a> AllFiles<'a> {
-    fn new(sources: &'a SourceMap) -> AllFiles<'a> {
-        let mut bases = Vec::with_capacity(sources.len());
-        let mut next = 0;
-        for (_, f) in sources.files() {
-            bases.push(next);
-            next += f.text.len() + 1;
+    fn new(sources: &'a SourceMap, first: FileId) -> AllFiles<'a> {
+        let mut order: Vec<FileId> = sources.files().map(|(id, _)| id).collect();
+        if let Some(i) = order.iter().position(|&id| id == first) {
+            order[..=i].rotate_right(1);
         }
-        AllFiles { sources, bases }
+        let mut bases = Vec::with_capacity(order.len());
+        let mut base_of = vec![0; order.len()];
+        let mut next = 0;
+        for &id in &order {
+            bases.push(next);
+            base_of[id.0 as usize] = next;
+            next += sources.get(id).text.len() + 1;
+        }
+        AllFiles {
+            sources,
+            order,
+            bases,
+            base_of,
+        }
     }
 
     /// The global span of a file span, if the file exists and is not empty.
     fn global(&self, span: Span) -> Option<SourceSpan> {
-        let base = *self.bases.get(span.file.0 as usize)?;
+        let base = *self.base_of.get(span.file.0 as usize)?;
         let text = &self.sources.get(span.file).text;
         if text.is_empty() {
             return None;
@@ -200,7 +217,7 @@ impl SourceCode for AllFiles<'_> {
             .checked_sub(1)
             .ok_or(MietteError::OutOfBounds)?;
         let base = self.bases[index];
-        let file = self.sources.get(crate::source::FileId(index as u32));
+        let file = self.sources.get(self.order[index]);
         let local = SourceSpan::new((span.offset() - base).into(), span.len());
         if local.offset() + local.len() > file.text.len() {
             return Err(MietteError::OutOfBounds);
@@ -309,6 +326,27 @@ mod tests {
         assert!(out.contains("[defs.hw:1:6]"), "{out}");
         assert!(out.contains("defined again here"), "{out}");
         assert!(out.contains("first defined here"), "{out}");
+    }
+
+    #[test]
+    fn the_primary_file_is_shown_first() {
+        let mut sources = SourceMap::new();
+        let main = sources.add("main.hw", "include \"defs.hw\"\nchain input { jump x }\n");
+        let defs = sources.add("defs.hw", "host x = 192.0.2.2\n");
+        let d = Diagnostic::error(
+            "syntax",
+            "`x` is a host, not a chain",
+            Span::new(main, 37, 38),
+        )
+        .label(Span::new(defs, 5, 6), "defined here");
+        let out = human(&d, &sources, &plain());
+        let (m, i) = (out.find("[main.hw"), out.find("[defs.hw"));
+        assert!(m.is_some() && i.is_some() && m < i, "{out}");
+        let d = Diagnostic::error("syntax", "`x` is defined here", Span::new(defs, 5, 6))
+            .label(Span::new(main, 37, 38), "used as a chain here");
+        let out = human(&d, &sources, &plain());
+        let (m, i) = (out.find("[main.hw"), out.find("[defs.hw"));
+        assert!(m.is_some() && i.is_some() && i < m, "{out}");
     }
 
     #[test]
