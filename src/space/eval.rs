@@ -227,6 +227,24 @@ pub struct Overlap {
     pub witness: Packet,
 }
 
+/// A decision met by [`Analysis::entry_decisions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub by: Decider,
+    /// `None`: an opaque target (any verdict).
+    pub verdict: Option<Verdict>,
+    /// A packet the rule matches that this decision decides.
+    pub witness: Packet,
+}
+
+/// The answer of [`Analysis::entry_decisions`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntryDecisions {
+    pub found: Vec<Decision>,
+    /// A check ran out of its budget: decisions may be missing.
+    pub unknown: bool,
+}
+
 /// Do two policies accept the same packets at a hook?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Comparison {
@@ -1051,6 +1069,132 @@ impl<'p> Analysis<'p> {
         }
     }
 
+    /// The packets that reach the end of the hook's base chain: its
+    /// policy decides them (empty without a base chain).
+    pub fn policy_reach(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
+        let mi = self.mode(a);
+        EvalSet {
+            an: self,
+            mi,
+            terms: self.flows[mi].ends[hi(hook)].clone(),
+        }
+    }
+
+    /// The packets of the hook the policy does not filter (families it
+    /// does not filter, or every packet when the hook has no base chain):
+    /// they are accepted.
+    pub fn unfiltered(&self, hook: Hook) -> EvalSet<'_> {
+        EvalSet {
+            an: self,
+            mi: 0,
+            terms: self.flows[0].free[hi(hook)].clone(),
+        }
+    }
+
+    /// How the packets that rule `r` matches are decided when they enter
+    /// its chain, in every call context: the decisions (rules, or a base
+    /// chain's policy) that some of them meet, each with a witness. For a
+    /// rule that no packet reaches ([`Analysis::coverage`]) these are what
+    /// decides its packets instead. Where no packet that `r` matches
+    /// enters the chain in a context, the walk starts at the caller's
+    /// entry instead (up to the base chain).
+    ///
+    /// Only decisions whose verdict `wanted` accepts are checked and
+    /// reported, one witness per decider; the walk stops after `max` of
+    /// them. Under `Over` a decision may rest on tests hwc does not model.
+    pub fn entry_decisions(
+        &self,
+        r: RuleRef,
+        a: Approx,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        let mi = self.mode(a);
+        let f = &self.flows[mi];
+        let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
+        let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        let mut out = EntryDecisions::default();
+        let mut s = Scratch::default();
+        let mut s2 = Scratch::default();
+        let mut level: Vec<u32> = f.chain_insts[r.chain.0 as usize].clone();
+        let mut seen: Vec<u32> = Vec::new();
+        while !level.is_empty() && out.found.len() < max {
+            let mut next = Vec::new();
+            for id in level {
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                let inst = &f.insts[id as usize];
+                let mut init = Vec::new();
+                for t in inst.open.iter().filter(|t| t.join == 0) {
+                    for e in enter {
+                        if let Some(pos) = t.pos.intersect(e) {
+                            init.push(Open {
+                                pos,
+                                negs: t.negs.clone(),
+                                join: 0,
+                            });
+                        }
+                    }
+                }
+                let entered = init.iter().any(|t| {
+                    let term = Term {
+                        hook: inst.hook,
+                        pos: t.pos,
+                        negs: t.negs.clone(),
+                    };
+                    !matches!(self.check_term(mi, &term, &mut s2, self.budget), Cover::Covered)
+                });
+                if !entered {
+                    if let Some((p, _)) = inst.parent {
+                        next.push(p);
+                    }
+                    continue;
+                }
+                let found = &mut out.found;
+                let mut unknown = false;
+                let mut on = |ev: Event, term: Term| -> bool {
+                    if !wanted(ev.verdict) {
+                        return true;
+                    }
+                    let by = match ev.rule {
+                        Some(g) => Decider::Rule(self.rule_of(g)),
+                        None => Decider::Policy(self.base_of(term.hook)),
+                    };
+                    if found.iter().any(|d: &Decision| d.by == by) {
+                        return true;
+                    }
+                    match self.check_term(mi, &term, &mut s2, self.budget) {
+                        Cover::Covered => true,
+                        Cover::Unknown => {
+                            unknown = true;
+                            true
+                        }
+                        Cover::Uncovered(w) => {
+                            found.push(Decision {
+                                by,
+                                verdict: ev.verdict,
+                                witness: self.packet(&w, term.hook),
+                            });
+                            found.len() < max
+                        }
+                    }
+                };
+                match self.continue_from(mi, id, 0, init, &mut on, &mut s) {
+                    Ok(()) | Err(Halt::Stop) => {}
+                    Err(Halt::Error(_)) => unknown = true,
+                }
+                out.unknown |= unknown;
+                if out.found.len() >= max {
+                    break;
+                }
+            }
+            level = next;
+        }
+        out
+    }
+
     fn base_of(&self, hook: Hook) -> ChainId {
         self.policy.base_chain(hook).unwrap_or(ChainId(0))
     }
@@ -1433,6 +1577,60 @@ mod tests {
             Redundancy::Needed(p) => assert_eq!(p.proto, 6),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn entry_decisions_name_what_decides_a_covered_rule() {
+        // input: jump x; accept tcp 20-30 (covered: x drops 0-25, accepts 26-65535)
+        let p = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![], Action::Jump(ChainId(1))), rule(vec![cond(tcp(20, 30))], Action::Accept)],
+            ),
+            chain(
+                "x",
+                ChainKind::User,
+                None,
+                vec![
+                    rule(vec![cond(tcp(0, 25))], Action::Drop),
+                    rule(vec![cond(tcp(26, 65535))], Action::Accept),
+                ],
+            ),
+        ]);
+        let an = Analysis::new(&p).unwrap();
+        assert!(matches!(an.coverage(r(0, 1), Approx::Over), Coverage::Covered { .. }));
+        let other = an.entry_decisions(r(0, 1), Approx::Over, &|v| v != Some(Verdict::Accept), 4);
+        assert!(!other.unknown);
+        assert_eq!(other.found.len(), 1);
+        assert_eq!(other.found[0].by, Decider::Rule(r(1, 0)));
+        assert!((20..=25).contains(&other.found[0].witness.dport.unwrap()));
+        let all = an.entry_decisions(r(0, 1), Approx::Over, &|_| true, 4);
+        let by: Vec<_> = all.found.iter().map(|d| d.by).collect();
+        assert!(by.contains(&Decider::Rule(r(1, 1))) && by.len() == 2, "{by:?}");
+        // A rule in `x` that no packet entering `x` matches: the walk starts
+        // at the caller instead (input's policy accepts udp).
+        let p2 = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![cond(tcp(0, 65535))], Action::Jump(ChainId(1)))],
+            ),
+            chain("x", ChainKind::User, None, vec![rule(vec![cond(Test::L4(vec![L4 {
+                proto: 17,
+                sport: None,
+                dport: None,
+                icmp: None,
+                service: None,
+            }]))], Action::Drop)]),
+        ]);
+        let an = Analysis::new(&p2).unwrap();
+        let d = an.entry_decisions(r(1, 0), Approx::Over, &|_| true, 4);
+        assert_eq!(d.found.len(), 1);
+        assert_eq!(d.found[0].by, Decider::Policy(ChainId(0)));
+        assert_eq!(d.found[0].witness.proto, 17);
     }
 
     #[test]
