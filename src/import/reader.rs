@@ -1476,6 +1476,18 @@ fn resolve_named(
             Action::Jump(id)
         });
     }
+    if goto && targets::classify(name) != targets::Kind::Unknown {
+        cx.diags.push(
+            Diagnostic::new(
+                "dump-unknown-chain",
+                format!("`-g {name}` goes to a target, not a chain"),
+                span,
+            )
+            .primary_label("`-g` needs a user chain")
+            .help(format!("write `-j {name}` to apply the target")),
+        );
+        return None;
+    }
     if !goto {
         match targets::classify(name) {
             targets::Kind::NonTerminal => return Some(Action::Continue(text)),
