@@ -6,7 +6,8 @@ use hwc::import;
 use hwc::source::{FileId, SourceFile};
 use std::fmt::Write as _;
 
-const HEAD: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:user - [0:0]\n";
+const HEAD: &str =
+    "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:user - [0:0]\n";
 
 /// A small text rendering: message, location, the line with the label
 /// underlined, help and note.
@@ -77,8 +78,14 @@ fn words_and_values() {
         &rules("-A INPUT -p tcp -m tcp --dport 70000 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport ssh -j ACCEPT\n-A INPUT -p tcp -m tcp --sport 9:1 -j ACCEPT"),
     );
     case("unknown_protocol", &rules("-A INPUT -p foo -j ACCEPT"));
-    case("bad_icmp_type", &rules("-A INPUT -p icmp -m icmp --icmp-type echo -j ACCEPT"));
-    case("bad_state", &rules("-A INPUT -m state --state NEW,FOO -j ACCEPT"));
+    case(
+        "bad_icmp_type",
+        &rules("-A INPUT -p icmp -m icmp --icmp-type echo -j ACCEPT"),
+    );
+    case(
+        "bad_state",
+        &rules("-A INPUT -m state --state NEW,FOO -j ACCEPT"),
+    );
     case(
         "long_interface",
         &rules("-A INPUT -i averyveryverylongname0 -j ACCEPT"),
@@ -88,13 +95,22 @@ fn words_and_values() {
         "bad_reject_reason",
         &rules("-A INPUT -j REJECT --reject-with icmp-go-away"),
     );
-    case("bad_rate", &rules("-A INPUT -m limit --limit 3/fortnight -j ACCEPT"));
-    case("bad_owner", &rules("-A OUTPUT -m owner --uid-owner 10-2 -j ACCEPT"));
+    case(
+        "bad_rate",
+        &rules("-A INPUT -m limit --limit 3/fortnight -j ACCEPT"),
+    );
+    case(
+        "bad_owner",
+        &rules("-A OUTPUT -m owner --uid-owner 10-2 -j ACCEPT"),
+    );
 }
 
 #[test]
 fn options_and_modules() {
-    case("tcp_without_protocol", &rules("-A INPUT -m tcp --dport 22 -j ACCEPT"));
+    case(
+        "tcp_without_protocol",
+        &rules("-A INPUT -m tcp --dport 22 -j ACCEPT"),
+    );
     case(
         "tcp_module_for_udp",
         &rules("-A INPUT -p udp -m tcp --dport 22 -j ACCEPT"),
@@ -104,16 +120,34 @@ fn options_and_modules() {
         &rules("-A INPUT -m multiport --dports 22,80 -j ACCEPT"),
     );
     case("missing_value", &rules("-A INPUT -s -j ACCEPT"));
-    case("option_without_module", &rules("-A INPUT --dport 22 -j ACCEPT"));
-    case("unknown_target_option", &rules("-A INPUT -j LOG --log-colour red"));
-    case("double_negation", &rules("-A INPUT ! ! -s 10.0.0.1 -j DROP"));
+    case(
+        "option_without_module",
+        &rules("-A INPUT --dport 22 -j ACCEPT"),
+    );
+    case(
+        "unknown_target_option",
+        &rules("-A INPUT -j LOG --log-colour red"),
+    );
+    case(
+        "double_negation",
+        &rules("-A INPUT ! ! -s 10.0.0.1 -j DROP"),
+    );
     case("trailing_negation", &rules("-A INPUT -j DROP !"));
-    case("negated_match_module", &rules("-A INPUT ! -m state --state NEW -j DROP"));
-    case("negated_limit", &rules("-A INPUT -m limit ! --limit 3/min -j ACCEPT"));
+    case(
+        "negated_match_module",
+        &rules("-A INPUT ! -m state --state NEW -j DROP"),
+    );
+    case(
+        "negated_limit",
+        &rules("-A INPUT -m limit ! --limit 3/min -j ACCEPT"),
+    );
     case("two_targets", &rules("-A INPUT -j ACCEPT -j DROP"));
     case("two_protocols", &rules("-A INPUT -p tcp -p udp -j DROP"));
     case("stray_word", &rules("-A INPUT -s 10.0.0.1 oops -j DROP"));
-    case("nat_state_in_state_module", &rules("-A INPUT -m state --state DNAT -j ACCEPT"));
+    case(
+        "nat_state_in_state_module",
+        &rules("-A INPUT -m state --state DNAT -j ACCEPT"),
+    );
 }
 
 #[test]
@@ -137,7 +171,10 @@ fn chains_and_tables() {
         "duplicate_table",
         "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
     );
-    case("missing_commit", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\n");
+    case(
+        "missing_commit",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\n",
+    );
     case(
         "line_outside_table",
         "-A INPUT -j DROP\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\nCOMMIT\n",

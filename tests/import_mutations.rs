@@ -11,7 +11,10 @@ fn corpus() -> Vec<String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/work/shared/corpus/real"));
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("!!! SKIPPED corpus mutations: no corpus at {} (set HWC_CORPUS)", dir.display());
+        eprintln!(
+            "!!! SKIPPED corpus mutations: no corpus at {} (set HWC_CORPUS)",
+            dir.display()
+        );
         return Vec::new();
     };
     let mut files: Vec<(PathBuf, String)> = entries
@@ -28,13 +31,68 @@ fn corpus() -> Vec<String> {
 
 /// Words that matter to the reader, to splice into lines.
 const TOKENS: &[&str] = &[
-    "!", "-m", "-j", "-g", "-p", "-s", "-d", "-i", "-o", "-f", "-A", "-I", "-4", "-6", "-c",
-    "--dport", "--sport", "--dports", "--ports", "--state", "--ctstate", "--icmp-type",
-    "--uid-owner", "--limit", "--comment", "--log-prefix", "--reject-with", "tcp", "udp",
-    "icmp", "multiport", "owner", "limit", "comment", "state", "conntrack", "ACCEPT", "DROP",
-    "RETURN", "REJECT", "LOG", "MARK", "INPUT", "\"", "'", "\\", "[0:0]", ":", "*filter",
-    "COMMIT", "10.0.0.0/8", "::1", "fe80::/10", "1:2", ":65535", "65536", "3/min", "é", "",
-    "NEW,INVALID", "0-4294967295", "+",
+    "!",
+    "-m",
+    "-j",
+    "-g",
+    "-p",
+    "-s",
+    "-d",
+    "-i",
+    "-o",
+    "-f",
+    "-A",
+    "-I",
+    "-4",
+    "-6",
+    "-c",
+    "--dport",
+    "--sport",
+    "--dports",
+    "--ports",
+    "--state",
+    "--ctstate",
+    "--icmp-type",
+    "--uid-owner",
+    "--limit",
+    "--comment",
+    "--log-prefix",
+    "--reject-with",
+    "tcp",
+    "udp",
+    "icmp",
+    "multiport",
+    "owner",
+    "limit",
+    "comment",
+    "state",
+    "conntrack",
+    "ACCEPT",
+    "DROP",
+    "RETURN",
+    "REJECT",
+    "LOG",
+    "MARK",
+    "INPUT",
+    "\"",
+    "'",
+    "\\",
+    "[0:0]",
+    ":",
+    "*filter",
+    "COMMIT",
+    "10.0.0.0/8",
+    "::1",
+    "fe80::/10",
+    "1:2",
+    ":65535",
+    "65536",
+    "3/min",
+    "é",
+    "",
+    "NEW,INVALID",
+    "0-4294967295",
+    "+",
 ];
 
 #[derive(Debug, Clone)]

@@ -688,7 +688,6 @@ fn read_rule(cx: &mut Ctx, words: &[Word], start: usize, span: Span) -> Option<R
     let mut neg: Option<Span> = None;
     let mut i = start;
     let n = words.len();
-    let is_value = |w: &Word| !w.is_option() && !w.is_bang();
 
     while i < n {
         let w = &words[i];
@@ -737,8 +736,8 @@ fn read_rule(cx: &mut Ctx, words: &[Word], start: usize, span: Span) -> Option<R
                     i += 1;
                 }
                 Generic::Counters => {
-                    let ok = words.get(i + 1).is_some_and(|w| is_value(w))
-                        && words.get(i + 2).is_some_and(|w| is_value(w));
+                    let ok = words.get(i + 1).is_some_and(is_value)
+                        && words.get(i + 2).is_some_and(is_value);
                     if !ok {
                         cx.syntax(
                             wspan,
@@ -909,7 +908,7 @@ fn read_rule(cx: &mut Ctx, words: &[Word], start: usize, span: Span) -> Option<R
                             );
                             rb.failed = true;
                             i += 1;
-                            while words.get(i).is_some_and(|w| is_value(w)) {
+                            while words.get(i).is_some_and(is_value) {
                                 i += 1;
                             }
                             continue;
@@ -950,7 +949,7 @@ fn read_rule(cx: &mut Ctx, words: &[Word], start: usize, span: Span) -> Option<R
                         rb.failed = true;
                         neg = None;
                         i += 1;
-                        while words.get(i).is_some_and(|w| is_value(w)) {
+                        while words.get(i).is_some_and(is_value) {
                             i += 1;
                         }
                         continue;
@@ -976,7 +975,7 @@ fn read_rule(cx: &mut Ctx, words: &[Word], start: usize, span: Span) -> Option<R
                 }
             }
             let args_start = j;
-            while j - args_start < want && words.get(j).is_some_and(|w| is_value(w)) {
+            while j - args_start < want && words.get(j).is_some_and(is_value) {
                 j += 1;
             }
             if let Some(a) = arity {
@@ -1072,6 +1071,11 @@ fn read_rule(cx: &mut Ctx, words: &[Word], start: usize, span: Span) -> Option<R
         action,
         only,
     })
+}
+
+/// A word that is a value, not an option or `!`.
+fn is_value(w: &Word) -> bool {
+    !w.is_option() && !w.is_bang()
 }
 
 /// The end (exclusive) of the words an unmodelled module or target owns

@@ -11,7 +11,7 @@
 //! line: leaving it out changes what the policy does, so the user must
 //! decide.
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Severity};
 use crate::ir::{
     Action, AddrRange, AddrSet, ChainId, ChainKind, Cond, CtState, Family, IcmpSpec, Iface,
     LogLevel, OwnerRange, Policy, PortSet, RateLimit, RejectWith, Rule, Test, Verdict, L4,
@@ -219,14 +219,16 @@ fn rate_text(l: &RateLimit) -> String {
     }
 }
 
-fn iface_text(i: &Iface) -> String {
+/// A bare interface word when it cannot be read as anything else (a
+/// keyword or a defined name), else a quoted string.
+fn iface_text(i: &Iface, names: &Names) -> String {
     let word = i.to_string();
     let bare = if i.wildcard {
         i.name.is_empty() || is_ident(&i.name)
     } else {
         is_ident(&i.name)
     };
-    if bare && !RESERVED.contains(&i.name.as_str()) {
+    if bare && !RESERVED.contains(&i.name.as_str()) && !names.taken.contains(&i.name) {
         word
     } else {
         quote(&word)
@@ -482,16 +484,23 @@ pub fn to_hw(policy: &Policy, dump: &str) -> (String, Vec<Diagnostic>) {
                     .unwrap_or("")
                     .replace(['\n', '\r'], " ");
                 let _ = writeln!(out, "  # not importable: {line}");
-                diags.push(
-                    Diagnostic::new(
-                        "not-importable",
-                        format!("rule left out of the `.hw` policy: {reason}"),
-                        rule.span,
-                    )
-                    .primary_label("this rule is a comment in the output")
-                    .note("leaving the rule out changes what the imported policy accepts or drops")
-                    .help("write an equivalent `.hw` rule by hand, or keep this part of the firewall outside hwc"),
-                );
+                let d = Diagnostic::new(
+                    "not-importable",
+                    format!("rule left out of the `.hw` policy: {reason}"),
+                    rule.span,
+                )
+                .primary_label("this rule is a comment in the output");
+                let d = if let Action::Continue(_) = rule.action {
+                    // The target decides nothing: without the rule the
+                    // filter accepts and drops the same packets.
+                    d.with_severity(Severity::Info)
+                        .note("the rule decides no verdict, so leaving it out does not change what the policy accepts or drops")
+                        .help("nothing to do for filtering; keep the target outside hwc if you need it")
+                } else {
+                    d.note("leaving the rule out changes what the imported policy accepts or drops")
+                        .help("write an equivalent `.hw` rule by hand, or keep this part of the firewall outside hwc")
+                };
+                diags.push(d);
                 continue;
             }
             let _ = writeln!(out, "  {}", rule_text(rule, &chain_names, &names, v6));
@@ -599,8 +608,8 @@ fn l4_text(l4: &L4, names: &Names, v6: bool) -> String {
 fn cond_text(cond: &Cond, names: &Names, v6: bool, positive: &[u8]) -> String {
     let not = if cond.negated { "not " } else { "" };
     let body = match &cond.test {
-        Test::Iif(list) => format!("iface {}", join(list.iter().map(iface_text))),
-        Test::Oif(list) => format!("oface {}", join(list.iter().map(iface_text))),
+        Test::Iif(list) => format!("iface {}", join(list.iter().map(|i| iface_text(i, names)))),
+        Test::Oif(list) => format!("oface {}", join(list.iter().map(|i| iface_text(i, names)))),
         Test::Src(s) => format!("from {}", addr_ref(s, names)),
         Test::Dst(s) => format!("to {}", addr_ref(s, names)),
         Test::L4(alts) => {
