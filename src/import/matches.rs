@@ -8,8 +8,9 @@
 //! dropped: an opaque test keeps the rule sound for every question.
 
 use super::lexer::Word;
-use super::reader::{Ctx, ModUse, Opt};
+use super::reader::Ctx;
 use super::rule::{EvidenceKind, L4Field, ProtoUse, RuleBuilder};
+use super::rule::{ModUse, Opt};
 use super::values::{self, StateWord};
 use crate::ir::{self, AddrSet, CtState, Family, OwnerRange, PortSet, RateLimit, Test};
 

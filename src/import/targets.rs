@@ -8,8 +8,9 @@
 //! once all chains are known).
 
 use super::lexer::Word;
-use super::reader::{Ctx, Opt, RawAction};
+use super::reader::Ctx;
 use super::rule::{EvidenceKind, RuleBuilder};
+use super::rule::{Opt, RawAction};
 use super::values;
 use crate::ir::{Action, Family, LogSpec};
 use crate::source::Span;
