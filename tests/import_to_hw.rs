@@ -232,6 +232,7 @@ fn plausible(hw: &str) -> Result<(), String> {
                 Ctx::Ports => is_port(word) || port_names.contains(word),
                 Ctx::Other => {
                     is_ident(word)
+                        || is_ident(&word.trim_end_matches('+').replace('.', "_"))
                         || word.parse::<u32>().is_ok()
                         || word
                             .split_once('/')
@@ -271,6 +272,9 @@ fn corpus_dumps_become_plausible_hw() {
         if let Err(e) = plausible(&hw) {
             panic!("{name}: {e}");
         }
+        let (ast, errors) = hwc::syntax::parse(FileId(0), &hw);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        assert_eq!(ast.items.len(), hw_items(&hw), "{name}");
         // Every rule is either written or reported, at its own line.
         let rules: usize = policy.chains.iter().map(|c| c.rules.len()).sum();
         let commented = hw
@@ -294,6 +298,13 @@ fn corpus_dumps_become_plausible_hw() {
             );
         }
     }
+}
+
+/// Top-level items of the text: the policy, definitions, chains.
+fn hw_items(hw: &str) -> usize {
+    hw.lines()
+        .filter(|l| ["policy ", "host ", "net ", "list ", "chain "].iter().any(|k| l.starts_with(k)))
+        .count()
 }
 
 #[test]
@@ -336,6 +347,8 @@ COMMIT
     assert!(diags.is_empty(), "{diags:?}");
     let (hw, diags) = import::to_hw(&policy.expect("reads"), dump);
     plausible(&hw).expect("plausible");
+    let (_, errors) = hwc::syntax::parse(FileId(0), &hw);
+    assert!(errors.is_empty(), "{errors:#?}");
     let shown: Vec<String> = diags
         .iter()
         .map(|d| format!("{} {} {}", d.severity.name(), d.code, d.message))

@@ -20,66 +20,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// Words of `.hw` that cannot be names, and the built-in chain names.
-const RESERVED: &[&str] = &[
-    "policy",
-    "family",
-    "include",
-    "host",
-    "net",
-    "list",
-    "service",
-    "user",
-    "group",
-    "iface",
-    "chain",
-    "assert",
-    "allow",
-    "deny",
-    "reachable",
-    "egress",
-    "only",
-    "not",
-    "accept",
-    "drop",
-    "reject",
-    "log",
-    "prefix",
-    "level",
-    "jump",
-    "goto",
-    "return",
-    "tcp",
-    "udp",
-    "sctp",
-    "icmp",
-    "icmpv6",
-    "proto",
-    "sport",
-    "dport",
-    "from",
-    "to",
-    "oface",
-    "state",
-    "limit",
-    "burst",
-    "comment",
-    "uid",
-    "gid",
-    "ip",
-    "ip6",
-    "inet",
-    "input",
-    "output",
-    "forward",
-    "new",
-    "established",
-    "related",
-    "invalid",
-    "untracked",
-    "any",
-    "all",
-];
+/// Whether `s` cannot be a name in `.hw`: a keyword, or a built-in chain
+/// name (a user chain called `input` in the dump needs another name).
+fn reserved(s: &str) -> bool {
+    crate::syntax::KEYWORDS.contains(&s) || matches!(s, "input" | "output" | "forward")
+}
 
 fn is_ident(s: &str) -> bool {
     let mut b = s.bytes();
@@ -100,7 +45,7 @@ fn sanitize(s: &str, prefix: &str) -> String {
             }
         })
         .collect();
-    if out.is_empty() || !is_ident(&out) || RESERVED.contains(&out.as_str()) {
+    if out.is_empty() || !is_ident(&out) || reserved(&out) {
         out = format!("{prefix}{out}");
     }
     out
@@ -219,16 +164,16 @@ fn rate_text(l: &RateLimit) -> String {
     }
 }
 
-/// A bare interface word when it cannot be read as anything else (a
-/// keyword or a defined name), else a quoted string.
+/// A bare interface word (`eth0`, `eth0.100`, `eth+`) when the grammar
+/// reads it as one and it is not a keyword or a defined name; else a
+/// quoted string.
 fn iface_text(i: &Iface, names: &Names) -> String {
     let word = i.to_string();
-    let bare = if i.wildcard {
-        i.name.is_empty() || is_ident(&i.name)
-    } else {
-        is_ident(&i.name)
-    };
-    if bare && !RESERVED.contains(&i.name.as_str()) && !names.taken.contains(&i.name) {
+    let mut b = i.name.bytes();
+    let bare = matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
+    if bare && !crate::syntax::KEYWORDS.contains(&i.name.as_str()) && !names.taken.contains(&i.name)
+    {
         word
     } else {
         quote(&word)
