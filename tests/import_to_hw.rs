@@ -303,7 +303,11 @@ fn corpus_dumps_become_plausible_hw() {
 /// Top-level items of the text: the policy, definitions, chains.
 fn hw_items(hw: &str) -> usize {
     hw.lines()
-        .filter(|l| ["policy ", "host ", "net ", "list ", "chain "].iter().any(|k| l.starts_with(k)))
+        .filter(|l| {
+            ["policy ", "host ", "net ", "list ", "chain "]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
         .count()
 }
 
@@ -337,6 +341,8 @@ fn names_and_comments() {
 -A OUTPUT -p icmp -m icmp --icmp-type 3/4 -j ACCEPT
 -A OUTPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
 -A OUTPUT -p 47 -j ACCEPT
+-A OUTPUT -o eth0:1 -j DROP
+-A OUTPUT -p udp -m udp --dport 53 -j RETURN
 COMMIT
 "#;
     let options = ImportOptions {

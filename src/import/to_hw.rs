@@ -13,7 +13,7 @@
 
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::ir::{
-    Action, AddrRange, AddrSet, ChainId, ChainKind, Cond, CtState, Family, IcmpSpec, Iface,
+    Action, AddrRange, AddrSet, ChainId, ChainKind, Cond, CtState, Family, Hook, IcmpSpec, Iface,
     LogLevel, OwnerRange, Policy, PortSet, RateLimit, RejectWith, Rule, Test, Verdict, L4,
 };
 use std::collections::{HashMap, HashSet};
@@ -202,6 +202,15 @@ fn not_importable(rule: &Rule) -> Option<String> {
                 )
             }
             Test::Family(_) => return Some("a family test has no `.hw` form".to_string()),
+            Test::Iif(list) | Test::Oif(list) => {
+                // The kernel never names an interface so; `.hw` refuses it.
+                if let Some(i) = list
+                    .iter()
+                    .find(|i| i.name.contains(':') || i.name == "." || i.name == "..")
+                {
+                    return Some(format!("`{i}` is not a valid interface name in `.hw`"));
+                }
+            }
             Test::L4(alts) if alts.len() != 1 => {
                 return Some("a union of protocols has no `.hw` form on one rule".to_string())
             }
@@ -230,6 +239,62 @@ fn not_importable(rule: &Rule) -> Option<String> {
             t.trim_start_matches("-j ").trim_start_matches("--jump ")
         )),
         _ => None,
+    }
+}
+
+/// The hooks whose packets reach each chain through the rules that will
+/// be written (`Hook` order: input, output, forward).
+fn hooks_reaching(policy: &Policy, verdicts: &[Vec<Option<String>>]) -> Vec<[bool; 3]> {
+    let mut reach = vec![[false; 3]; policy.chains.len()];
+    for (h, hook) in Hook::ALL.iter().enumerate() {
+        let Some(base) = policy.base_chain(*hook) else {
+            continue;
+        };
+        let mut stack = vec![base.0 as usize];
+        while let Some(c) = stack.pop() {
+            if reach[c][h] {
+                continue;
+            }
+            reach[c][h] = true;
+            for (r, rule) in policy.chains[c].rules.iter().enumerate() {
+                if let (Action::Jump(id) | Action::Goto(id), None) = (&rule.action, &verdicts[c][r])
+                {
+                    stack.push(id.0 as usize);
+                }
+            }
+        }
+    }
+    reach
+}
+
+/// Marks the rules whose interface or owner matches `.hw` does not allow
+/// where they run: `iface` where output packets arrive, `oface` where input
+/// packets arrive, `user`/`group` outside output. iptables accepts `-o`
+/// in a user chain that INPUT reaches (there it never matches), hwc does
+/// not.
+fn check_sites(policy: &Policy, verdicts: &mut [Vec<Option<String>>]) {
+    let reach = hooks_reaching(policy, verdicts);
+    for (c, chain) in policy.chains.iter().enumerate() {
+        let [input, output, forward] = reach[c];
+        for (r, rule) in chain.rules.iter().enumerate() {
+            if verdicts[c][r].is_some() {
+                continue;
+            }
+            let problem = rule.matches.conds.iter().find_map(|cond| match cond.test {
+                Test::Iif(_) if output => Some(("iface", "output")),
+                Test::Oif(_) if input => Some(("oface", "input")),
+                Test::Uid(_) | Test::Gid(_) if input || forward => {
+                    Some(("user", if input { "input" } else { "forward" }))
+                }
+                _ => None,
+            });
+            if let Some((kw, hook)) = problem {
+                verdicts[c][r] = Some(format!(
+                    "`{kw}` cannot be matched in chain `{}`, which {hook} packets reach (iptables allows it there; it never matches them)",
+                    chain.name
+                ));
+            }
+        }
     }
 }
 
@@ -309,11 +374,12 @@ pub fn to_hw(policy: &Policy, dump: &str) -> (String, Vec<Diagnostic>) {
 
     // Which rules are importable, and how often each address and port
     // list occurs in them.
-    let verdicts: Vec<Vec<Option<String>>> = policy
+    let mut verdicts: Vec<Vec<Option<String>>> = policy
         .chains
         .iter()
         .map(|c| c.rules.iter().map(not_importable).collect())
         .collect();
+    check_sites(policy, &mut verdicts);
     let mut addr_count: HashMap<String, usize> = HashMap::new();
     let mut port_count: HashMap<String, usize> = HashMap::new();
     let mut first_seen: Vec<(bool, String, Option<&AddrSet>, Option<&PortSet>)> = Vec::new();
@@ -448,7 +514,19 @@ pub fn to_hw(policy: &Policy, dump: &str) -> (String, Vec<Diagnostic>) {
                 diags.push(d);
                 continue;
             }
-            let _ = writeln!(out, "  {}", rule_text(rule, &chain_names, &names, v6));
+            let mut text = rule_text(rule, &chain_names, &names, v6);
+            if let (Action::Return, ChainKind::Base(_), Some(v)) =
+                (&rule.action, chain.kind, chain.policy)
+            {
+                // RETURN in a built-in chain applies the chain's policy;
+                // `.hw` has `return` in user chains only.
+                text = format!(
+                    "{}{} # RETURN in the dump: the chain's policy",
+                    verdict_name(v),
+                    &text["return".len()..]
+                );
+            }
+            let _ = writeln!(out, "  {text}");
         }
         let _ = writeln!(out, "}}");
     }
