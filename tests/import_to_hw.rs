@@ -3,7 +3,8 @@
 //! every name it uses is defined, and every rule it leaves out is reported.
 
 use hwc::import::{self, ImportOptions};
-use hwc::source::FileId;
+use hwc::ir::{self, Action, ChainKind, Cond, Policy, Rule, Test};
+use hwc::source::{FileId, MemoryLoader, SourceMap};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -355,9 +356,139 @@ COMMIT
     plausible(&hw).expect("plausible");
     let (_, errors) = hwc::syntax::parse(FileId(0), &hw);
     assert!(errors.is_empty(), "{errors:#?}");
+    let dump_policy = import::read_dump_with(FileId(0), dump, &options)
+        .0
+        .expect("reads");
+    let path = PathBuf::from("web.hw");
+    let loader = MemoryLoader::default().with(path.clone(), hw.clone());
+    let (policy, sema_diags) = hwc::sema::load(&path, &loader, &mut SourceMap::new());
+    assert!(!sema_diags.iter().any(|d| d.is_error()), "{sema_diags:#?}");
+    compare(
+        "names_and_comments",
+        &dump_policy,
+        &policy.expect("loads"),
+        dump,
+        &hw,
+    );
     let shown: Vec<String> = diags
         .iter()
         .map(|d| format!("{} {} {}", d.severity.name(), d.code, d.message))
         .collect();
     insta::assert_snapshot!(format!("{hw}---- diagnostics\n{}", shown.join("\n")));
+}
+
+/// The `.hw` text of every corpus dump loads in `sema` without errors, and
+/// the policy it gives has the dump's chains and, for every rule that was
+/// written, the same matches and action (spans and names aside).
+#[test]
+fn corpus_hw_loads_in_sema() {
+    for (name, text) in corpus() {
+        let stem = name.split('.').next().unwrap_or("x").to_string();
+        let options = ImportOptions {
+            name: Some(stem.clone()),
+            ..ImportOptions::default()
+        };
+        let (dump_policy, _) = import::read_dump_with(FileId(0), &text, &options);
+        let dump_policy = dump_policy.expect("reads");
+        let (hw, _) = import::to_hw(&dump_policy, &text);
+        let path = PathBuf::from(format!("{stem}.hw"));
+        let loader = MemoryLoader::default().with(path.clone(), hw.clone());
+        let mut sources = SourceMap::new();
+        let (policy, diags) = hwc::sema::load(&path, &loader, &mut sources);
+        let errors: Vec<String> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| {
+                let s = d.primary_span();
+                let (line, _) = sources.get(s.file).line_col(s.start);
+                format!(
+                    "{} at line {line} `{}`: {}",
+                    d.code,
+                    sources.get(s.file).line_text(line),
+                    d.message
+                )
+            })
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        let policy = policy.expect("a policy");
+        compare(&name, &dump_policy, &policy, &text, &hw);
+    }
+}
+
+/// A rule without spans and set names, to compare a dump's rule with the
+/// same rule read back from `.hw`.
+fn normal(rule: &Rule) -> (Vec<(bool, String)>, String, Option<String>) {
+    let mut conds: Vec<(bool, String)> = rule
+        .matches
+        .conds
+        .iter()
+        .map(|c: &Cond| {
+            let mut test = c.test.clone();
+            match &mut test {
+                Test::Src(s) | Test::Dst(s) => {
+                    s.name = None;
+                    s.ranges.sort();
+                }
+                Test::L4(alts) => {
+                    for a in alts {
+                        a.service = None;
+                        for p in [&mut a.sport, &mut a.dport].into_iter().flatten() {
+                            p.name = None;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let owner = if c.negated && matches!(test, Test::Uid(_) | Test::Gid(_)) {
+                format!("{:?}", c.owner_negation)
+            } else {
+                String::new()
+            };
+            (c.negated, format!("{test:?}{owner}"))
+        })
+        .collect();
+    conds.sort();
+    let action = match &rule.action {
+        // Chains keep their order, so their indices compare.
+        Action::Jump(id) => format!("jump {}", id.0),
+        Action::Goto(id) => format!("goto {}", id.0),
+        a => format!("{a:?}"),
+    };
+    (conds, action, rule.comment.clone())
+}
+
+fn compare(name: &str, dump: &Policy, hw: &Policy, dump_text: &str, hw_text: &str) {
+    assert_eq!(dump.family, hw.family, "{name}");
+    assert_eq!(dump.chains.len(), hw.chains.len(), "{name}: chain count");
+    for (d, h) in dump.chains.iter().zip(&hw.chains) {
+        assert_eq!(d.kind, h.kind, "{name}: chain {}", d.name);
+        if let ChainKind::Base(_) = d.kind {
+            assert_eq!(d.policy, h.policy, "{name}: policy of {}", d.name);
+        }
+        // The rules of the dump that were written, in order.
+        let written: Vec<&Rule> = d
+            .rules
+            .iter()
+            .filter(|r| {
+                let line = &dump_text[r.span.range()];
+                !hw_text.contains(&format!("# not importable: {line}"))
+            })
+            .collect();
+        assert_eq!(written.len(), h.rules.len(), "{name}: rules of {}", d.name);
+        for (dr, hr) in written.iter().zip(&h.rules) {
+            let mut want = normal(dr);
+            if let (Action::Return, Some(v)) = (&dr.action, d.policy) {
+                want.1 = format!(
+                    "{:?}",
+                    if v == ir::Verdict::Accept {
+                        Action::Accept
+                    } else {
+                        Action::Drop
+                    }
+                );
+            }
+            let got = normal(hr);
+            assert_eq!(want, got, "{name}: `{}`", &dump_text[dr.span.range()]);
+        }
+    }
 }
