@@ -81,9 +81,22 @@ pub(crate) struct LexError {
 }
 
 /// Splits a line into words. `line` starts at byte `base` of the file.
+#[cfg(test)]
 pub(crate) fn words(line: &str, base: usize) -> Result<Vec<Word<'_>>, LexError> {
-    let bytes = line.as_bytes();
     let mut out = Vec::new();
+    words_into(line, base, &mut out)?;
+    Ok(out)
+}
+
+/// Splits a line into words, into `out` (cleared first), so that one
+/// buffer serves every line of a dump.
+pub(crate) fn words_into<'a>(
+    line: &'a str,
+    base: usize,
+    out: &mut Vec<Word<'a>>,
+) -> Result<(), LexError> {
+    out.clear();
+    let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b' ' || bytes[i] == b'\t' {
@@ -155,7 +168,7 @@ pub(crate) fn words(line: &str, base: usize) -> Result<Vec<Word<'_>>, LexError> 
         });
         i = j;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -139,6 +139,7 @@ pub(crate) fn read(
     let mut open: Option<usize> = None;
     let mut header_family: Option<Family> = None;
     let mut first_line: Option<Span> = None;
+    let mut buffer: Vec<Word> = Vec::new();
 
     for line in lexer::lines(text) {
         let trimmed = line.text.trim_start();
@@ -221,8 +222,8 @@ pub(crate) fn read(
             );
             continue;
         };
-        let words = match lexer::words(line.text, line.start) {
-            Ok(w) => w,
+        let words = match lexer::words_into(line.text, line.start, &mut buffer) {
+            Ok(()) => &buffer,
             Err(e) => {
                 let span = cx.span(e.start, e.end);
                 cx.syntax(span, e.message, "quote opened here", e.help);
@@ -230,9 +231,9 @@ pub(crate) fn read(
             }
         };
         if trimmed.starts_with(':') {
-            declare_chain(&mut cx, &mut tables[t], &words, line_span);
+            declare_chain(&mut cx, &mut tables[t], words, line_span);
         } else {
-            read_rule_line(&mut cx, &mut tables[t], &words, line_span);
+            read_rule_line(&mut cx, &mut tables[t], words, line_span);
         }
     }
     if let Some(t) = open {
