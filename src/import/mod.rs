@@ -16,7 +16,8 @@
 //!   [`ir::Test::Opaque`] holding the text as written (its `!` included,
 //!   the condition itself never negated), a target it cannot model is an
 //!   [`ir::Action::Opaque`] (may decide) or [`ir::Action::Continue`] (a
-//!   known non-terminal target such as MARK).
+//!   known non-terminal target such as MARK; `Continue("")` for a rule
+//!   without `-j`, which only counts packets).
 //! - Spans: a rule's span is its dump line, a chain's span its `:CHAIN`
 //!   line, a condition's span the option words it came from.
 //! - Negated owner tests carry [`ir::OwnerNegation::Xt`] (iptables
@@ -24,7 +25,8 @@
 //!   ([`ir::symbolic_id`]) in order of first appearance.
 //!
 //! Code map: [`lexer`] splits lines and words (quotes as iptables-save
-//! writes them); `reader` handles tables, chains, rules and the family;
+//! writes them); `reader` handles tables, chains, the family, jumps and
+//! cycles; `rule` groups a rule's words into options, modules and target;
 //! `matches` has one function per match module, `targets` the targets,
 //! `values` the value syntaxes; [`to_hw`] writes the `.hw` text.
 
