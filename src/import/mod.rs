@@ -24,7 +24,7 @@
 //!   semantics); user and group names get symbolic ids
 //!   ([`ir::symbolic_id`]) in order of first appearance.
 //!
-//! Code map: [`lexer`] splits lines and words (quotes as iptables-save
+//! Code map: `lexer` splits lines and words (quotes as iptables-save
 //! writes them); `reader` handles tables, chains, the family, jumps and
 //! cycles; `rule` groups a rule's words into options, modules and target;
 //! `matches` has one function per match module, `targets` the targets,
