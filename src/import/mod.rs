@@ -28,7 +28,7 @@
 //! writes them); `reader` handles tables, chains, the family, jumps and
 //! cycles; `rule` groups a rule's words into options, modules and target;
 //! `matches` has one function per match module, `targets` the targets,
-//! `values` the value syntaxes; [`to_hw`] writes the `.hw` text.
+//! `values` the value syntaxes; [`to_hw()`] writes the `.hw` text.
 
 pub(crate) mod lexer;
 mod matches;
