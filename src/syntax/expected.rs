@@ -41,12 +41,9 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a setting such as `family inet`",
         "a setting",
     ),
-    (
-        Rule::kw_family,
-        "a setting such as `family inet`",
-        "a setting",
-    ),
     (Rule::name, "a name", "a name"),
+    (Rule::ref_name, "a name", "a name"),
+    (Rule::arg_name, "a name", "a name"),
     (Rule::chain_ref, "a chain name", "a chain name"),
     (
         Rule::family_word,
@@ -54,7 +51,7 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a family",
     ),
     (Rule::eq, "`=`", "`=`"),
-    (Rule::kw_policy, "`policy`", "`policy`"),
+    (Rule::policy_kw, "`policy`", "`policy`"),
     (Rule::verdict, "`accept` or `drop`", "`accept` or `drop`"),
     (
         Rule::assert_kind,
@@ -62,7 +59,7 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "`allow`, `deny` or `reachable`",
     ),
     (Rule::selector, "`user` or `group`", "`user` or `group`"),
-    (Rule::kw_not, "`not`", "`not`"),
+    (Rule::not_kw, "`not`", "`not`"),
     (
         Rule::v_addr,
         "an address, a network or a name",
@@ -73,14 +70,14 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a port, a port range such as `8000-8080` or a name",
         "a port",
     ),
-    (Rule::port_num, "a port or a port range", "a port"),
+    (Rule::port, "a port or a port range", "a port"),
     (
         Rule::v_icmp,
         "an ICMP type such as `echo-request`, `8` or `3/4`",
         "an ICMP type",
     ),
     (
-        Rule::icmp_num,
+        Rule::icmp_type,
         "an ICMP type number or `type/code`",
         "an ICMP type",
     ),
@@ -128,8 +125,8 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a time unit (`second`, `minute`, `hour` or `day`)",
         "a time unit",
     ),
-    (Rule::kw_burst, "`burst`", "`burst`"),
-    (Rule::kw_only, "`only`", "`only`"),
+    (Rule::burst_kw, "`burst`", "`burst`"),
+    (Rule::only_kw, "`only`", "`only`"),
     (Rule::lbrace, "`{`", "`{`"),
     (Rule::ann_allow, "`@allow`", "`@allow`"),
     (Rule::ann_open, "`(`", "`(`"),
@@ -399,7 +396,7 @@ pub(super) fn syntax_error(
     // A `,` is always possible after a list value; name it only when the
     // alternative is the end of the statement.
     let is_match_pos = has(Rule::match_expr) || has(Rule::match_kind);
-    if is_match_pos || has(Rule::kw_burst) {
+    if is_match_pos || has(Rule::burst_kw) {
         phrases.retain(|p| p.1 != "`,`");
     }
     let expected_text = join_or(
@@ -510,7 +507,7 @@ fn help_for(
         }
         return Some("an assertion is written `assert allow|deny|reachable CHAIN MATCHES`".into());
     }
-    if has(Rule::setting) || has(Rule::kw_family) {
+    if has(Rule::setting) {
         return Some("the only setting is `family ip`, `family ip6` or `family inet`".into());
     }
     if has(Rule::match_expr) || has(Rule::match_kind) {
@@ -550,7 +547,7 @@ fn help_for(
     }
     if has(Rule::lbrace) {
         if let Some(w) = word {
-            if has(Rule::kw_policy) && (w == "accept" || w == "drop") {
+            if has(Rule::policy_kw) && (w == "accept" || w == "drop") {
                 return Some(format!("write `policy {w}` to set the chain's default"));
             }
         }
@@ -565,7 +562,7 @@ fn help_for(
             _ => "a policy block is written `policy NAME { family inet }`".into(),
         });
     }
-    if has(Rule::kw_only) {
+    if has(Rule::only_kw) {
         return Some("an egress block is written `egress user NAME only { ... }`".into());
     }
     if after_comma && phrases_are_values(positives) {
@@ -591,7 +588,7 @@ fn help_for(
     if has(Rule::v_addr) {
         return Some("write an address (`192.0.2.1`, `2001:db8::1`), a network (`198.51.100.0/24`), a range (`192.0.2.10-192.0.2.20`) or the name of a `host`, `net` or `list`".into());
     }
-    if has(Rule::v_port) || has(Rule::port_num) {
+    if has(Rule::v_port) || has(Rule::port) {
         return Some(
             "write a port (`22`), a range (`8000-8080`) or the name of a `list` of ports".into(),
         );
@@ -630,8 +627,8 @@ fn phrases_are_values(positives: &[Rule]) -> bool {
                 | Rule::svc_ref
                 | Rule::state_word
                 | Rule::lint_name
-                | Rule::port_num
-                | Rule::icmp_num
+                | Rule::port
+                | Rule::icmp_type
         )
     })
 }

@@ -23,7 +23,7 @@ pub(super) fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         pos: 0,
         items: Vec::new(),
         pending: Vec::new(),
-        b: Builder::new(file),
+        b: Builder::new(text, file),
     };
     if text.starts_with('\u{feff}') {
         d.pos = '\u{feff}'.len_utf8();
@@ -102,7 +102,7 @@ struct Driver<'t> {
     items: Vec<Item>,
     /// Annotations waiting for the item or rule they apply to.
     pending: Vec<Annotation>,
-    b: Builder,
+    b: Builder<'t>,
 }
 
 impl<'t> Driver<'t> {

@@ -797,16 +797,17 @@ fn trailing_garbage() {
 #[test]
 fn dangling_comma() {
     check!("host a = 192.0.2.1,\n\nchain c {}\n", @"
-    syntax: expected an address, a network or a name, found `chain`
-      ^ 3:1 `chain` expected an address here
-      help: remove the `,` at the end of the list, or add a value after it
+    syntax: expected `,` or the end of the line, found `c`
+      ^ 3:7 `c` expected `,` here
+      help: separate list values with `,`; start a new statement on a new line or after `;`
     ");
     check!("chain c {\n accept from a,\n accept\n}\n", @"
     chain c {
+      accept from[name:a]
     }
-    syntax: expected an address, a network or a name, found `accept`
-      ^ 3:2 `accept` expected an address here
-      help: remove the `,` at the end of the list, or add a value after it
+    syntax: `accept` is a reserved keyword and cannot be used as a name
+      ^ 3:2 `accept` reserved keyword
+      help: the `,` at the end of the line above continues the list on this line; remove it
     ");
 }
 
