@@ -670,7 +670,11 @@ impl<'t> Builder<'t> {
             | Rule::v_icmp
             | Rule::v_iface
             | Rule::v_owner
-            | Rule::v_list => self.kids(&p).expect("a value")?,
+            | Rule::v_list
+            | Rule::d_addr
+            | Rule::d_iface
+            | Rule::d_owner
+            | Rule::d_list => self.kids(&p).expect("a value")?,
             _ => p,
         };
         let span = self.span_of(&p);

@@ -66,6 +66,11 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "an address",
     ),
     (
+        Rule::d_addr,
+        "an address, a network or a name",
+        "an address",
+    ),
+    (
         Rule::v_port,
         "a port, a port range such as `8000-8080` or a name",
         "a port",
@@ -87,11 +92,22 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "an interface",
     ),
     (
+        Rule::d_iface,
+        "an interface such as `eth0`, `eth+` or `\"wg0\"`",
+        "an interface",
+    ),
+    (
         Rule::v_owner,
         "a user or group: a name, `uid N`, `gid N` or a quoted name",
         "a user or group",
     ),
+    (
+        Rule::d_owner,
+        "a user or group: a name, `uid N`, `gid N` or a quoted name",
+        "a user or group",
+    ),
     (Rule::v_list, "an address, a port or a name", "a value"),
+    (Rule::d_list, "an address, a port or a name", "a value"),
     (
         Rule::svc_value,
         "a protocol with its ports such as `tcp 80`, or a service name",
@@ -585,7 +601,7 @@ fn help_for(
     if has(Rule::slash) || has(Rule::rate_unit) {
         return Some("a limit is written `limit N/second`, `N/minute`, `N/hour` or `N/day`, optionally with `burst M`".into());
     }
-    if has(Rule::v_addr) {
+    if has(Rule::v_addr) || has(Rule::d_addr) {
         return Some("write an address (`192.0.2.1`, `2001:db8::1`), a network (`198.51.100.0/24`), a range (`192.0.2.10-192.0.2.20`) or the name of a `host`, `net` or `list`".into());
     }
     if has(Rule::v_port) || has(Rule::port) {
@@ -596,10 +612,10 @@ fn help_for(
     if has(Rule::svc_value) {
         return Some("a service lists protocols with their ports: `tcp 80, 443, udp 53`, `icmp echo-request`, `proto gre`, or other services".into());
     }
-    if has(Rule::v_owner) {
+    if has(Rule::v_owner) || has(Rule::d_owner) {
         return Some("write `uid 0`, `uid 1000-1999`, a quoted name such as `\"www-data\"`, or the name of a `user` or `group`".into());
     }
-    if has(Rule::v_iface) {
+    if has(Rule::v_iface) || has(Rule::d_iface) {
         return Some("write an interface name (`eth0`), a wildcard (`eth+`), a quoted name (`\"wg0\"`) or the name of an `iface` definition".into());
     }
     if has(Rule::string) {
@@ -623,6 +639,10 @@ fn phrases_are_values(positives: &[Rule]) -> bool {
                 | Rule::v_iface
                 | Rule::v_owner
                 | Rule::v_list
+                | Rule::d_addr
+                | Rule::d_iface
+                | Rule::d_owner
+                | Rule::d_list
                 | Rule::svc_value
                 | Rule::svc_ref
                 | Rule::state_word
