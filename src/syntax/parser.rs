@@ -10,6 +10,7 @@
 use super::ast::{self, Annotation, Item};
 use super::build::{Bug, Builder};
 use super::expected::{self, Ctx};
+use super::fast;
 use super::grammar::{HwParser, Rule};
 use crate::diagnostics::Diagnostic;
 use crate::source::{FileId, Span};
@@ -21,13 +22,14 @@ pub(super) fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     parse_with(file, text, true)
 }
 
-/// `parallel: false` turns the parallel fast path off (for tests that
-/// compare both paths).
-pub(super) fn parse_with(file: FileId, text: &str, parallel: bool) -> (ast::File, Vec<Diagnostic>) {
+/// `fast: false` turns off both fast paths (the hand-written rule reader
+/// and the parallel block parser): the pure pest parser that tests compare
+/// them with.
+pub(super) fn parse_with(file: FileId, text: &str, fast: bool) -> (ast::File, Vec<Diagnostic>) {
     let mut d = Driver {
         text,
         pos: 0,
-        parallel,
+        fast,
         items: Vec::new(),
         pending: Vec::new(),
         b: Builder::new(text, file),
@@ -106,7 +108,7 @@ struct Body {
 struct Driver<'t> {
     text: &'t str,
     pos: usize,
-    parallel: bool,
+    fast: bool,
     items: Vec<Item>,
     /// Annotations waiting for the item or rule they apply to.
     pending: Vec<Annotation>,
@@ -296,7 +298,7 @@ impl<'t> Driver<'t> {
     /// to and including its `}`. A block left open (end of file, or a line
     /// that can only start a top-level statement) is reported at its `{`.
     fn block(&mut self, kind: Block, brace: Span, owner_start: usize) -> Body {
-        if self.parallel && kind != Block::Policy {
+        if self.fast && kind != Block::Policy {
             if let Some(body) = self.parallel_block(kind) {
                 return body;
             }
@@ -343,6 +345,15 @@ impl<'t> Driver<'t> {
                     }
                 }
                 continue;
+            }
+            if self.fast && kind == Block::Chain {
+                let end = scan_statement(self.text.as_bytes(), start, true);
+                if let Some(mut r) = fast::rule(self.b.file, self.text, start, end) {
+                    r.annotations = std::mem::take(&mut self.pending);
+                    body.rules.push(r);
+                    self.pos = end;
+                    continue;
+                }
             }
             match self.run(kind.rule()) {
                 Ok(pair) => {
@@ -433,6 +444,12 @@ impl<'t> Driver<'t> {
                 let mut bld = Builder::new(text, file);
                 let mut out = Vec::with_capacity(chunk.len());
                 for &(s, e, ann) in chunk {
+                    if !ann && kind == Block::Chain {
+                        if let Some(r) = fast::rule(file, text, s, e) {
+                            out.push(Stmt::Rule(r));
+                            continue;
+                        }
+                    }
                     let slice = &text[s..e];
                     let entry = if ann { Rule::annotation } else { kind.rule() };
                     let pair = HwParser::parse(entry, slice).ok()?.next()?;
