@@ -22,9 +22,8 @@ pub(super) fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     parse_with(file, text, true)
 }
 
-/// `fast: false` turns off both fast paths (the hand-written rule reader
-/// and the parallel block parser): the pure pest parser that tests compare
-/// them with.
+/// `fast: false` turns off the hand-written rule reader: the pure pest
+/// parser that tests compare it with.
 pub(super) fn parse_with(file: FileId, text: &str, fast: bool) -> (ast::File, Vec<Diagnostic>) {
     let mut d = Driver {
         text,
@@ -298,11 +297,6 @@ impl<'t> Driver<'t> {
     /// to and including its `}`. A block left open (end of file, or a line
     /// that can only start a top-level statement) is reported at its `{`.
     fn block(&mut self, kind: Block, brace: Span, owner_start: usize) -> Body {
-        if self.fast && kind != Block::Policy {
-            if let Some(body) = self.parallel_block(kind) {
-                return body;
-            }
-        }
         let mut body = Body::default();
         loop {
             self.skip_blank();
@@ -346,6 +340,8 @@ impl<'t> Driver<'t> {
                 }
                 continue;
             }
+            // The fast reader takes the statement as the scanner cuts it;
+            // see `fast` for why that is where pest would end it too.
             if self.fast && kind == Block::Chain {
                 let end = scan_statement(self.text.as_bytes(), start, true);
                 if let Some(mut r) = fast::rule(self.b.file, self.text, start, end) {
@@ -384,109 +380,6 @@ impl<'t> Driver<'t> {
                 }
             }
         }
-    }
-
-    /// The fast path for a large block body: cut it into statements with the
-    /// same scanner that recovery uses, parse and build them on all cores,
-    /// and keep the result only if every statement parsed and ended exactly
-    /// where the scanner said. Otherwise (an error anywhere, an unclosed
-    /// block, a dangling annotation) return `None`, and `block` parses the
-    /// body one statement at a time, which reports the errors.
-    ///
-    /// INVARIANT: when it returns `Some`, the result is the one the
-    /// sequential path gives (tested by `parallel_and_sequential_agree`).
-    /// A statement ends at a `;`, line break or `}` that the grammar's
-    /// statement end also stops at, and nothing in the grammar looks further
-    /// than one character past a statement, so a statement parses the same
-    /// alone as in the rest of the file.
-    fn parallel_block(&mut self, kind: Block) -> Option<Body> {
-        use rayon::prelude::*;
-        const MIN_STATEMENTS: usize = 256;
-        const CHUNK: usize = 128;
-
-        enum Stmt {
-            Ann(Annotation),
-            Rule(ast::RuleDecl),
-            Entry(ast::EgressEntry),
-        }
-
-        let b = self.text.as_bytes();
-        let mut stmts: Vec<(usize, usize, bool)> = Vec::new();
-        let mut p = self.pos;
-        let close = loop {
-            p = skip_blank(b, p);
-            match b.get(p) {
-                None => return None,
-                Some(b'}') => break p,
-                Some(b'@') if kind == Block::Chain => {
-                    let e = p + b[p..].iter().position(|&c| c == b')')? + 1;
-                    stmts.push((p, e, true));
-                    p = e;
-                }
-                Some(_) => {
-                    let e = scan_statement(b, p, true);
-                    if e <= p {
-                        return None;
-                    }
-                    stmts.push((p, e, false));
-                    p = e;
-                }
-            }
-        };
-        if stmts.len() < MIN_STATEMENTS || stmts.last().is_some_and(|s| s.2) {
-            return None;
-        }
-
-        let (text, file) = (self.text, self.b.file);
-        let chunks: Option<Vec<(Vec<Stmt>, Vec<Diagnostic>)>> = stmts
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut bld = Builder::new(text, file);
-                let mut out = Vec::with_capacity(chunk.len());
-                for &(s, e, ann) in chunk {
-                    if !ann && kind == Block::Chain {
-                        if let Some(r) = fast::rule(file, text, s, e) {
-                            out.push(Stmt::Rule(r));
-                            continue;
-                        }
-                    }
-                    let slice = &text[s..e];
-                    let entry = if ann { Rule::annotation } else { kind.rule() };
-                    let pair = HwParser::parse(entry, slice).ok()?.next()?;
-                    if pair.as_span().end() != slice.len() {
-                        return None;
-                    }
-                    bld.base = s;
-                    out.push(match (ann, kind) {
-                        (true, _) => Stmt::Ann(bld.annotation(pair).ok()?),
-                        (false, Block::Chain) => Stmt::Rule(bld.rule(pair, Vec::new()).ok()?),
-                        (false, Block::Egress) => Stmt::Entry(bld.egress_entry(pair).ok()?),
-                        (false, Block::Policy) => return None,
-                    });
-                }
-                Some((out, bld.diags))
-            })
-            .collect();
-
-        let mut body = Body::default();
-        let mut pending = Vec::new();
-        for (built, diags) in chunks? {
-            self.b.diags.extend(diags);
-            for st in built {
-                match st {
-                    Stmt::Ann(a) => pending.push(a),
-                    Stmt::Rule(mut r) => {
-                        r.annotations = std::mem::take(&mut pending);
-                        body.rules.push(r);
-                    }
-                    Stmt::Entry(e) => body.entries.push(e),
-                }
-            }
-        }
-        self.pos = close + 1;
-        body.end = self.pos;
-        self.after_block();
-        Some(body)
     }
 
     /// Whether the statement at `self.pos` belongs at the top level.

@@ -965,10 +965,10 @@ fn many_errors_in_one_file_are_all_reported_and_good_items_survive() {
     );
 }
 
-// ------------------------------------------------------------ parallel path
+// ------------------------------------------------------------ fast path
 
-/// A chain body large enough for the parallel fast path, with every kind
-/// of rule, annotations, comments, `;` and continued lists.
+/// A chain body with every kind of rule, annotations, comments, `;` and
+/// continued lists.
 fn big_chain(rules: usize) -> String {
     let mut s = String::from("host h = 192.0.2.1\nchain big policy drop {\n");
     for i in 0..rules {
@@ -988,8 +988,8 @@ fn big_chain(rules: usize) -> String {
     s
 }
 
-/// The optimised parser (hand-written rule reader, parallel blocks) and
-/// the pure pest parser give the same AST, spans included (`Debug` shows
+/// The parser with the hand-written rule reader and the pure pest parser
+/// give the same AST, spans included (`Debug` shows
 /// them; `==` does not compare them), and the same diagnostics.
 fn assert_paths_agree(text: &str) -> (File, Vec<Diagnostic>) {
     let (fast, fast_d) = super::parser::parse_with(FileId(0), text, true);
@@ -1000,23 +1000,22 @@ fn assert_paths_agree(text: &str) -> (File, Vec<Diagnostic>) {
 }
 
 #[test]
-fn parallel_and_sequential_agree() {
+fn fast_and_pest_paths_agree() {
     let (ast, diags) = assert_paths_agree(&big_chain(1000));
     assert!(diags.is_empty(), "{diags:?}");
     let Some(Item::Chain(c)) = ast.items.get(1) else {
         panic!("no chain")
     };
     assert_eq!(c.rules.len(), 1375);
-    // Small bodies take the sequential path with the fast rule reader.
     let (_, diags) = assert_paths_agree(&big_chain(20));
     assert!(diags.is_empty(), "{diags:?}");
     assert_paths_agree(EXAMPLE);
 }
 
 #[test]
-fn parallel_path_falls_back_on_errors() {
-    // Errors anywhere in a large body (a bad rule, a bad literal, an
-    // unclosed block, a dangling annotation) give the sequential results.
+fn fast_path_falls_back_on_errors() {
+    // Errors anywhere in a body (a bad rule, a bad literal, an unclosed
+    // block, a dangling annotation) are reported as by the pest path.
     let good = big_chain(400);
     let variants = [
         good.replacen("accept service web", "acept service web", 1),
