@@ -1255,7 +1255,9 @@ mod props {
                             assert!(!ports.ranges.is_empty());
                             assert!(ports.ranges.iter().all(|(lo, hi)| lo <= hi));
                         }
-                        assert!(a.icmp.as_ref().is_none_or(|i| !i.is_empty()));
+                        if let Some(i) = &a.icmp {
+                            assert!(!i.is_empty());
+                        }
                     }
                 }
                 Test::Uid(o) | Test::Gid(o) => {
