@@ -445,6 +445,59 @@ fn icmp_names_lower_to_their_numbers() {
 }
 
 #[test]
+fn icmp_names_continue_an_icmp_entry_in_a_service() {
+    let (p, _) = lower(
+        "service nd = icmpv6 nd-router-solicit, nd-router-advert,\n  nd-neighbor-solicit, neighbour-advertisement, tcp 22\nservice echo-reply = udp 7\nservice ping = icmp echo-request, echo-reply\nchain input {\n  accept service nd\n  accept service ping\n}\n",
+    );
+    let c = conds(&p, "input", 0);
+    let alts = l4(&c[0]);
+    assert_eq!(alts.len(), 2);
+    let types: Vec<u8> = alts[0].icmp.iter().flatten().map(|s| s.ty).collect();
+    assert_eq!(types, [133, 134, 135, 136]);
+    // A defined service of that name wins over the ICMP type name.
+    let c = conds(&p, "input", 1);
+    let protos: Vec<u8> = l4(&c[0]).iter().map(|a| a.proto).collect();
+    assert_eq!(protos, [1, 17]);
+    // An ICMPv6 name after an ICMP entry is still a family error.
+    check!("service s = icmp echo-request, neighbour-solicitation\n", @"
+    error icmp-family: `neighbour-solicitation` is an icmpv6 type, not an icmp type
+      ^ t.hw:1:32 `neighbour-solicitation` not a type of `icmp` (IPv4)
+      help: write `icmpv6 neighbour-solicitation` to match it in IPv6
+    ");
+}
+
+#[test]
+fn root_is_uid_zero_unless_defined() {
+    let (p, _) = lower(
+        "chain output {\n  accept user root\n  accept group root\n  accept user \"root\"\n}\negress user not root only {}\n",
+    );
+    let zero = |name: Option<&str>| {
+        vec![ir::OwnerRange {
+            lo: 0,
+            hi: 0,
+            host_name: name.map(String::from),
+        }]
+    };
+    assert_eq!(conds(&p, "output", 0)[0].test, Test::Uid(zero(None)));
+    assert_eq!(conds(&p, "output", 1)[0].test, Test::Gid(zero(None)));
+    assert_eq!(
+        conds(&p, "output", 2)[0].test,
+        Test::Uid(zero(Some("root")))
+    );
+    assert_eq!(p.egress[0].selector.test, Test::Uid(zero(None)));
+    let (p, _) = lower("user root = uid 1\nchain output {\n  accept user root\n}\n");
+    let Test::Uid(r) = &conds(&p, "output", 0)[0].test else {
+        panic!()
+    };
+    assert_eq!(r[0].lo, 1);
+    check!("chain output {\n  accept user rot\n}\n", @"
+    error unknown-name: unknown name `rot`
+      ^ t.hw:2:15 `rot` expected a user here
+      help: did you mean `root`?
+    ");
+}
+
+#[test]
 fn families_of_one_rule_must_meet() {
     check!(
         "host v4 = 192.0.2.1\nchain input {\n  accept from v4 to 2001:db8::1\n  accept icmpv6 from 192.0.2.0/24\n}\n",
