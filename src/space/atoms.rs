@@ -341,19 +341,40 @@ impl Space {
         }
         let (src_def, dst_def): (u128, u128) = match fam {
             Fam::V4 => (0xC000_020A, 0xCB00_7107),
-            Fam::V6 => (0x2001_0db8_0000_0000_0000_0000_0000_000a, 0x2001_0db8_0001_0000_0000_0000_0000_0007),
+            Fam::V6 => (
+                0x2001_0db8_0000_0000_0000_0000_0000_000a,
+                0x2001_0db8_0001_0000_0000_0000_0000_0007,
+            ),
         };
         v[i(Src)] = self.choose(i(Src), r.lo[i(Src)], r.hi[i(Src)], true, &[src_def]);
         v[i(Dst)] = self.choose(i(Dst), r.lo[i(Dst)], r.hi[i(Dst)], true, &[dst_def]);
-        v[i(Proto)] = self.choose(i(Proto), r.lo[i(Proto)], r.hi[i(Proto)], false, &PREF_PROTOS);
+        v[i(Proto)] = self.choose(
+            i(Proto),
+            r.lo[i(Proto)],
+            r.hi[i(Proto)],
+            false,
+            &PREF_PROTOS,
+        );
         v[i(Sport)] = self.choose(i(Sport), r.lo[i(Sport)], r.hi[i(Sport)], true, &[40000]);
         v[i(Dport)] = self.choose(i(Dport), r.lo[i(Dport)], r.hi[i(Dport)], true, &[]);
         let echo = match fam {
             Fam::V4 => 8,
             Fam::V6 => 128,
         };
-        v[i(IcmpType)] = self.choose(i(IcmpType), r.lo[i(IcmpType)], r.hi[i(IcmpType)], true, &[echo]);
-        v[i(IcmpCode)] = self.choose(i(IcmpCode), r.lo[i(IcmpCode)], r.hi[i(IcmpCode)], false, &[0]);
+        v[i(IcmpType)] = self.choose(
+            i(IcmpType),
+            r.lo[i(IcmpType)],
+            r.hi[i(IcmpType)],
+            true,
+            &[echo],
+        );
+        v[i(IcmpCode)] = self.choose(
+            i(IcmpCode),
+            r.lo[i(IcmpCode)],
+            r.hi[i(IcmpCode)],
+            false,
+            &[0],
+        );
         v[i(State)] = self.choose(i(State), r.lo[i(State)], r.hi[i(State)], true, &[]);
         v[i(Uid)] = self.choose(i(Uid), r.lo[i(Uid)], r.hi[i(Uid)], true, &[1000]);
         let uid = v[i(Uid)];
@@ -380,7 +401,9 @@ fn printable_at_least(code: u128) -> Option<u128> {
     // Raise byte k (keeping the printable bytes before it) to the next
     // printable byte; the result exceeds `code` because byte k grew.
     for k in (0..=k0).rev() {
-        let next = bytes[k].checked_add(1).and_then(|lo| (lo..=b'~').find(|c| c.is_ascii_graphic()));
+        let next = bytes[k]
+            .checked_add(1)
+            .and_then(|lo| (lo..=b'~').find(|c| c.is_ascii_graphic()));
         if let Some(c) = next {
             let mut out = [0u8; 16];
             out[..k].copy_from_slice(&bytes[..k]);

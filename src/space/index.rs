@@ -56,7 +56,13 @@ impl BoxIndex {
         self.boxes.is_empty()
     }
 
-    fn build_rec(&mut self, items: &mut [(ABox, u32)], s: usize, e: usize, shape: &[u32; D]) -> usize {
+    fn build_rec(
+        &mut self,
+        items: &mut [(ABox, u32)],
+        s: usize,
+        e: usize,
+        shape: &[u32; D],
+    ) -> usize {
         let me = self.nodes.len();
         let slice = &items[s..e];
         let mut bbox = slice[0].0;
@@ -144,7 +150,14 @@ impl BoxIndex {
 
     /// Calls `f(box, tag)` for every box with a tag in range that holds the
     /// point `p`.
-    pub fn query_point(&self, p: &[u32; D], tag_lo: u32, tag_hi: u32, stack: &mut Vec<u32>, f: impl FnMut(&ABox, u32)) {
+    pub fn query_point(
+        &self,
+        p: &[u32; D],
+        tag_lo: u32,
+        tag_hi: u32,
+        stack: &mut Vec<u32>,
+        f: impl FnMut(&ABox, u32),
+    ) {
         self.query(&ABox::point(p), tag_lo, tag_hi, stack, f)
     }
 }
@@ -160,7 +173,9 @@ mod tests {
         let mut items = Vec::new();
         let mut seed = 7u64;
         let mut rnd = |m: u32| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((seed >> 33) % m as u64) as u32
         };
         for t in 0..500u32 {

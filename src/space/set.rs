@@ -212,8 +212,8 @@ impl PacketSet {
 
     /// Membership of a point given in atoms (see [`Space::point`]).
     pub fn contains_point(&self, p: &[u32; D]) -> bool {
-        self.terms
-            .iter()
-            .any(|t| t.pos.contains_point(p) && !self.term_negs(t).iter().any(|n| n.contains_point(p)))
+        self.terms.iter().any(|t| {
+            t.pos.contains_point(p) && !self.term_negs(t).iter().any(|n| n.contains_point(p))
+        })
     }
 }
