@@ -53,6 +53,10 @@ pub fn emit(policy: &Policy, sources: Option<&SourceMap>) -> Result<Output, Vec<
     if diags.is_empty() {
         Ok(out)
     } else {
+        diags.sort_by_key(|d| {
+            let s = d.primary_span();
+            (s.file, s.start, s.end)
+        });
         Err(diags)
     }
 }

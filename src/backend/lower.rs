@@ -199,17 +199,25 @@ pub(crate) fn lower(policy: &Policy, style: Style) -> Result<Program, Vec<Diagno
     };
     cx.check_policy();
     cx.name_chains();
-    if !cx.diags.is_empty() {
-        return Err(cx.diags);
-    }
     for (i, chain) in policy.chains.iter().enumerate() {
         cx.lower_chain(ChainId(i as u32), chain);
     }
     if cx.diags.is_empty() {
-        Ok(Program { chains: cx.chains })
-    } else {
-        Err(cx.diags)
+        return Ok(Program { chains: cx.chains });
     }
+    // Checks and lowering may find the same problem; report each once, in
+    // source order.
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    for d in cx.diags {
+        if !diags.contains(&d) {
+            diags.push(d);
+        }
+    }
+    diags.sort_by_key(|d| {
+        let s = d.primary_span();
+        (s.file, s.start, s.end)
+    });
+    Err(diags)
 }
 
 struct Lowering<'a> {
@@ -275,6 +283,16 @@ enum Slot {
     Iif,
     Oif,
     Proto,
+}
+
+fn opaque_match(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        "compile-opaque",
+        format!("cannot compile the imported match `{text}`"),
+        span,
+    )
+    .primary_label("hwc does not know what this match does")
+    .help("write the rule in .hw terms, or keep this part of the ruleset outside hwc")
 }
 
 fn unsupported(message: impl Into<String>, span: Span) -> Diagnostic {
@@ -360,15 +378,7 @@ impl<'a> Lowering<'a> {
     fn check_rule(&mut self, rule: &Rule) {
         for cond in &rule.matches.conds {
             if let Test::Opaque(text) = &cond.test {
-                self.diags.push(
-                    Diagnostic::new(
-                        "compile-opaque",
-                        format!("cannot compile the imported match `{text}`"),
-                        cond.span,
-                    )
-                    .primary_label("hwc does not know what this match does")
-                    .help("write the rule in .hw terms, or keep this part of the ruleset outside hwc"),
-                );
+                self.diags.push(opaque_match(text, cond.span));
             }
             if let Test::Limit(l) = &cond.test {
                 if let Err(msg) = check_limit(l) {
@@ -623,14 +633,17 @@ impl<'a> Lowering<'a> {
             let tail = self.new_chain(owner);
             let helper_name = self.chains[helper].name.clone();
             let tail_name = self.chains[tail].name.clone();
+            let unconditional = alts.iter().any(KMatch::is_always);
             for m in alts {
                 self.chains[cur]
                     .rules
                     .push(krule(m, KAction::Goto(helper_name.clone())));
             }
-            self.chains[cur]
-                .rules
-                .push(krule(KMatch::default(), KAction::Goto(tail_name.clone())));
+            if !unconditional {
+                self.chains[cur]
+                    .rules
+                    .push(krule(KMatch::default(), KAction::Goto(tail_name.clone())));
+            }
             for e in exclusions {
                 self.chains[helper]
                     .rules
@@ -1015,13 +1028,7 @@ impl<'a> Lowering<'a> {
                 }
                 low
             }
-            Test::Opaque(text) => {
-                return Err(Diagnostic::new(
-                    "compile-opaque",
-                    format!("cannot compile the imported match `{text}`"),
-                    cond.span,
-                ))
-            }
+            Test::Opaque(text) => return Err(opaque_match(text, cond.span)),
         })
     }
 

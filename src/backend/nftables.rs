@@ -61,7 +61,10 @@ fn render(policy: &Policy, sources: Option<&SourceMap>, chains: &[KChain]) -> St
         sets: BTreeMap::new(),
     };
     let mut body = String::new();
-    for c in chains {
+    for (i, c) in chains.iter().enumerate() {
+        if i > 0 {
+            body.push('\n');
+        }
         w.chain(&mut body, c);
     }
     let mut s = String::new();
@@ -121,7 +124,7 @@ impl Writer<'_> {
             self.rule(s, r);
             s.push('\n');
         }
-        s.push_str("\t}\n\n");
+        s.push_str("\t}\n");
     }
 
     fn rule(&mut self, s: &mut String, r: &KRule) {
