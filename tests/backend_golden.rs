@@ -109,8 +109,14 @@ impl Case {
     fn errors(&self) -> String {
         let mut s = String::new();
         for (target, r) in [
-            ("iptables", iptables::emit(&self.policy, Some(&self.sources)).map(|_| ())),
-            ("nftables", nftables::emit(&self.policy, Some(&self.sources)).map(|_| ())),
+            (
+                "iptables",
+                iptables::emit(&self.policy, Some(&self.sources)).map(|_| ()),
+            ),
+            (
+                "nftables",
+                nftables::emit(&self.policy, Some(&self.sources)).map(|_| ()),
+            ),
         ] {
             match r {
                 Ok(()) => s += &format!("{target}: ok\n"),
@@ -131,7 +137,10 @@ fn messages(d: &[Diagnostic]) -> String {
                 d.message,
                 d.primary_span().start,
                 d.primary_span().end,
-                d.help.as_ref().map(|h| format!("\n    help: {h}")).unwrap_or_default()
+                d.help
+                    .as_ref()
+                    .map(|h| format!("\n    help: {h}"))
+                    .unwrap_or_default()
             )
         })
         .collect()
@@ -182,7 +191,11 @@ fn range(s: &str) -> AddrRange {
         let bits = if family == Family::V4 { 32 } else { 128 };
         let len: u32 = len.parse().expect("prefix length");
         let host = bits - len;
-        let size_m1 = if host == 128 { u128::MAX } else { (1u128 << host) - 1 };
+        let size_m1 = if host == 128 {
+            u128::MAX
+        } else {
+            (1u128 << host) - 1
+        };
         return AddrRange {
             family,
             lo,
@@ -335,11 +348,31 @@ chain forward policy drop {}
     );
     let admins = &["198.51.100.0/24", "2001:db8:1::/48"];
     let input = k.chain("input", Some(Verdict::Drop));
-    k.rule(input, 3, Action::Accept, vec![c(Test::Iif(ifaces(&["lo"])))]);
-    k.rule(input, 4, Action::Accept, vec![c(Test::L4(vec![icmp(false, &[(8, None)])]))]);
-    k.rule(input, 5, Action::Accept, vec![c(state(&[Established, Related]))]);
+    k.rule(
+        input,
+        3,
+        Action::Accept,
+        vec![c(Test::Iif(ifaces(&["lo"])))],
+    );
+    k.rule(
+        input,
+        4,
+        Action::Accept,
+        vec![c(Test::L4(vec![icmp(false, &[(8, None)])]))],
+    );
+    k.rule(
+        input,
+        5,
+        Action::Accept,
+        vec![c(state(&[Established, Related]))],
+    );
     k.rule(input, 6, Action::Drop, vec![c(state(&[Invalid]))]);
-    k.rule(input, 7, Action::Accept, vec![c(state(&[New])), c(Test::L4(vec![tcp(&[(80, 80)])]))]);
+    k.rule(
+        input,
+        7,
+        Action::Accept,
+        vec![c(state(&[New])), c(Test::L4(vec![tcp(&[(80, 80)])]))],
+    );
     k.rule(
         input,
         8,
@@ -357,9 +390,24 @@ chain forward policy drop {}
         vec![c(limit(10, 60, Some(5)))],
     );
     let output = k.chain("output", Some(Verdict::Drop));
-    k.rule(output, 12, Action::Accept, vec![c(Test::Oif(ifaces(&["lo"])))]);
-    k.rule(output, 13, Action::Accept, vec![c(state(&[Established, Related]))]);
-    k.rule(output, 14, Action::Accept, vec![c(state(&[New])), c(Test::Uid(vec![uid(0, 0)]))]);
+    k.rule(
+        output,
+        12,
+        Action::Accept,
+        vec![c(Test::Oif(ifaces(&["lo"])))],
+    );
+    k.rule(
+        output,
+        13,
+        Action::Accept,
+        vec![c(state(&[Established, Related]))],
+    );
+    k.rule(
+        output,
+        14,
+        Action::Accept,
+        vec![c(state(&[New])), c(Test::Uid(vec![uid(0, 0)]))],
+    );
     k.rule(
         output,
         15,
@@ -382,11 +430,26 @@ fn port_lists_split_for_multiport() {
     let input = k.chain("input", Some(Verdict::Drop));
     let mut many: Vec<(u16, u16)> = (0..20).map(|i| (1 + 2 * i, 1 + 2 * i)).collect();
     many.push((8000, 8080));
-    k.rule(input, 3, Action::Accept, vec![c(Test::L4(vec![tcp(&many)]))]);
+    k.rule(
+        input,
+        3,
+        Action::Accept,
+        vec![c(Test::L4(vec![tcp(&many)]))],
+    );
     let mut with_sport = tcp(&[(443, 443)]);
     with_sport.sport = Some(ports(&[(1024, 65535)]));
-    k.rule(input, 4, Action::Accept, vec![c(Test::L4(vec![with_sport]))]);
-    k.rule(input, 5, Action::Accept, vec![c(Test::L4(vec![udp(&[(60000, 61000)])]))]);
+    k.rule(
+        input,
+        4,
+        Action::Accept,
+        vec![c(Test::L4(vec![with_sport]))],
+    );
+    k.rule(
+        input,
+        5,
+        Action::Accept,
+        vec![c(Test::L4(vec![udp(&[(60000, 61000)])]))],
+    );
     insta::assert_snapshot!(k.compile());
 }
 
@@ -403,11 +466,26 @@ fn addresses_cidrs_ranges_and_named_sets() {
         Action::Accept,
         vec![c(from(
             Some("lan"),
-            &["10.0.0.0/8", "192.0.2.10-192.0.2.20", "2001:db8::/32", "2001:db8:1::5-2001:db8:1::9"],
+            &[
+                "10.0.0.0/8",
+                "192.0.2.10-192.0.2.20",
+                "2001:db8::/32",
+                "2001:db8:1::5-2001:db8:1::9",
+            ],
         ))],
     );
-    k.rule(input, 4, Action::Accept, vec![c(to(None, &["203.0.113.7"]))]);
-    k.rule(input, 5, Action::Drop, vec![c(from(None, &["10.0.0.0/9", "10.128.0.0/9"]))]);
+    k.rule(
+        input,
+        4,
+        Action::Accept,
+        vec![c(to(None, &["203.0.113.7"]))],
+    );
+    k.rule(
+        input,
+        5,
+        Action::Drop,
+        vec![c(from(None, &["10.0.0.0/9", "10.128.0.0/9"]))],
+    );
     insta::assert_snapshot!(k.compile());
 }
 
@@ -418,18 +496,42 @@ fn icmp_types_and_codes() {
         "chain input policy drop {\n  accept icmp echo-request, 3/4\n  accept icmp 3/0-2\n  accept icmpv6 128, 133, 134, 135, 136\n  accept proto gre\n}\n",
     );
     let input = k.chain("input", Some(Verdict::Drop));
-    k.rule(input, 2, Action::Accept, vec![c(Test::L4(vec![icmp(false, &[(8, None), (3, Some((4, 4)))])]))]);
-    k.rule(input, 3, Action::Accept, vec![c(Test::L4(vec![icmp(false, &[(3, Some((0, 2)))])]))]);
+    k.rule(
+        input,
+        2,
+        Action::Accept,
+        vec![c(Test::L4(vec![icmp(
+            false,
+            &[(8, None), (3, Some((4, 4)))],
+        )]))],
+    );
+    k.rule(
+        input,
+        3,
+        Action::Accept,
+        vec![c(Test::L4(vec![icmp(false, &[(3, Some((0, 2)))])]))],
+    );
     k.rule(
         input,
         4,
         Action::Accept,
         vec![c(Test::L4(vec![icmp(
             true,
-            &[(128, None), (133, None), (134, None), (135, None), (136, None)],
+            &[
+                (128, None),
+                (133, None),
+                (134, None),
+                (135, None),
+                (136, None),
+            ],
         )]))],
     );
-    k.rule(input, 5, Action::Accept, vec![c(Test::L4(vec![l4(47, &[])]))]);
+    k.rule(
+        input,
+        5,
+        Action::Accept,
+        vec![c(Test::L4(vec![l4(47, &[])]))],
+    );
     insta::assert_snapshot!(k.compile());
 }
 
@@ -444,11 +546,29 @@ fn interfaces_and_wildcards() {
         fwd,
         2,
         Action::Accept,
-        vec![c(Test::Iif(ifaces(&["eth+"]))), c(Test::Oif(ifaces(&["wg0"])))],
+        vec![
+            c(Test::Iif(ifaces(&["eth+"]))),
+            c(Test::Oif(ifaces(&["wg0"]))),
+        ],
     );
-    k.rule(fwd, 3, Action::Accept, vec![c(Test::Iif(ifaces(&["br0", "veth+"])))]);
-    k.rule(fwd, 4, Action::Drop, vec![not(Test::Iif(ifaces(&["eth0"])))]);
-    k.rule(fwd, 5, Action::Drop, vec![not(Test::Oif(ifaces(&["eth+", "wg0"])))]);
+    k.rule(
+        fwd,
+        3,
+        Action::Accept,
+        vec![c(Test::Iif(ifaces(&["br0", "veth+"])))],
+    );
+    k.rule(
+        fwd,
+        4,
+        Action::Drop,
+        vec![not(Test::Iif(ifaces(&["eth0"])))],
+    );
+    k.rule(
+        fwd,
+        5,
+        Action::Drop,
+        vec![not(Test::Oif(ifaces(&["eth+", "wg0"])))],
+    );
     k.rule(fwd, 6, Action::Accept, vec![c(Test::Iif(ifaces(&["+"])))]);
     insta::assert_snapshot!(k.compile());
 }
@@ -460,7 +580,12 @@ fn negated_owner_is_never_a_negated_kernel_test() {
         "user root = uid 0\nuser staff = uid 1000-1999, \"www-data\"\nchain output policy accept {\n  drop state new not user root\n  reject not user staff tcp 25\n  accept user staff\n  accept group 4\n}\n",
     );
     let out = k.chain("output", Some(Verdict::Accept));
-    k.rule(out, 4, Action::Drop, vec![c(state(&[New])), not(Test::Uid(vec![uid(0, 0)]))]);
+    k.rule(
+        out,
+        4,
+        Action::Drop,
+        vec![c(state(&[New])), not(Test::Uid(vec![uid(0, 0)]))],
+    );
     k.rule(
         out,
         5,
@@ -502,16 +627,39 @@ fn negated_unions_use_exclusion_chains() {
         "chain input policy accept {\n  drop not from 10.0.0.0/8, 192.0.2.1\n  drop not tcp 22\n  accept not tcp, udp\n  drop not proto gre\n  log not service web limit 1/second\n}\n",
     );
     let input = k.chain("input", Some(Verdict::Accept));
-    k.rule(input, 2, Action::Drop, vec![not(from(None, &["10.0.0.0/8", "192.0.2.1"]))]);
-    k.rule(input, 3, Action::Drop, vec![not(Test::L4(vec![tcp(&[(22, 22)])]))]);
-    k.rule(input, 4, Action::Accept, vec![not(Test::L4(vec![tcp(&[]), udp(&[])]))]);
-    k.rule(input, 5, Action::Drop, vec![not(Test::L4(vec![l4(47, &[])]))]);
+    k.rule(
+        input,
+        2,
+        Action::Drop,
+        vec![not(from(None, &["10.0.0.0/8", "192.0.2.1"]))],
+    );
+    k.rule(
+        input,
+        3,
+        Action::Drop,
+        vec![not(Test::L4(vec![tcp(&[(22, 22)])]))],
+    );
+    k.rule(
+        input,
+        4,
+        Action::Accept,
+        vec![not(Test::L4(vec![tcp(&[]), udp(&[])]))],
+    );
+    k.rule(
+        input,
+        5,
+        Action::Drop,
+        vec![not(Test::L4(vec![l4(47, &[])]))],
+    );
     k.rule(
         input,
         6,
         log(None, None),
         vec![
-            not(Test::L4(vec![tcp(&[(80, 80), (443, 443)]), udp(&[(443, 443)])])),
+            not(Test::L4(vec![
+                tcp(&[(80, 80), (443, 443)]),
+                udp(&[(443, 443)]),
+            ])),
             c(limit(1, 1, None)),
         ],
     );
@@ -546,7 +694,12 @@ fn non_terminal_actions_run_once_per_packet() {
             ])),
         ],
     );
-    k.rule(input, 3, Action::Jump(web), vec![c(from(None, &["10.0.0.0/8", "192.0.2.0/24"]))]);
+    k.rule(
+        input,
+        3,
+        Action::Jump(web),
+        vec![c(from(None, &["10.0.0.0/8", "192.0.2.0/24"]))],
+    );
     k.rule(
         input,
         4,
@@ -590,9 +743,19 @@ fn return_and_goto_with_exclusions_split_the_chain() {
             ],
         ))],
     );
-    k.rule(filter, 6, Action::Goto(ssh), vec![not(Test::L4(vec![tcp(&[(80, 80)])]))]);
+    k.rule(
+        filter,
+        6,
+        Action::Goto(ssh),
+        vec![not(Test::L4(vec![tcp(&[(80, 80)])]))],
+    );
     k.rule(filter, 7, Action::Accept, vec![]);
-    k.rule(ssh, 10, Action::Accept, vec![c(Test::L4(vec![tcp(&[(22, 22)])]))]);
+    k.rule(
+        ssh,
+        10,
+        Action::Accept,
+        vec![c(Test::L4(vec![tcp(&[(22, 22)])]))],
+    );
     insta::assert_snapshot!(k.compile());
 }
 
@@ -603,7 +766,12 @@ fn reject_reasons_per_family() {
         "chain input policy accept {\n  reject tcp-reset tcp 23\n  reject icmp-port-unreachable udp 69\n  reject icmp-host-prohibited from 192.0.2.0/24\n  reject icmpv6-admin-prohibited from 2001:db8::/32\n  reject\n}\n",
     );
     let input = k.chain("input", Some(Verdict::Accept));
-    k.rule(input, 2, Action::Reject(Some(RejectWith::TcpReset)), vec![c(Test::L4(vec![tcp(&[(23, 23)])]))]);
+    k.rule(
+        input,
+        2,
+        Action::Reject(Some(RejectWith::TcpReset)),
+        vec![c(Test::L4(vec![tcp(&[(23, 23)])]))],
+    );
     k.rule(
         input,
         3,
@@ -653,9 +821,24 @@ fn ipv6_only_policy_and_family_tests() {
         "policy p { family ip6 }\nchain input policy drop {\n  accept icmpv6 135, 136\n  accept from 10.0.0.0/8 (an IPv4 set: never in ip6)\n  accept not from 10.0.0.0/8\n}\n",
     );
     let input = k.chain("input", Some(Verdict::Drop));
-    k.rule(input, 3, Action::Accept, vec![c(Test::L4(vec![icmp(true, &[(135, None), (136, None)])]))]);
-    k.rule(input, 4, Action::Accept, vec![c(from(None, &["10.0.0.0/8"]))]);
-    k.rule(input, 5, Action::Accept, vec![not(from(None, &["10.0.0.0/8"]))]);
+    k.rule(
+        input,
+        3,
+        Action::Accept,
+        vec![c(Test::L4(vec![icmp(true, &[(135, None), (136, None)])]))],
+    );
+    k.rule(
+        input,
+        4,
+        Action::Accept,
+        vec![c(from(None, &["10.0.0.0/8"]))],
+    );
+    k.rule(
+        input,
+        5,
+        Action::Accept,
+        vec![not(from(None, &["10.0.0.0/8"]))],
+    );
     let text = k.compile();
     assert!(!text.contains("# iptables-restore\n"));
     insta::assert_snapshot!(text);
@@ -674,7 +857,12 @@ fn log_levels_prefixes_and_comments() {
         log(Some("say 'hi' \\"), Some(LogLevel::Warning)),
         vec![c(limit(5, 3600, Some(2)))],
     );
-    k.rule(input, 3, log(None, Some(LogLevel::Debug)), vec![c(limit(100, 86400, None))]);
+    k.rule(
+        input,
+        3,
+        log(None, Some(LogLevel::Debug)),
+        vec![c(limit(100, 86400, None))],
+    );
     k.rule(input, 4, Action::Accept, vec![]);
     k.policy.chains[0].rules[2].comment = Some("a # b \"quoted\"".into());
     insta::assert_snapshot!(k.compile());
@@ -688,9 +876,19 @@ fn base_chain_interfaces_fold_to_constants() {
     );
     let out = k.chain("output", Some(Verdict::Accept));
     k.rule(out, 2, Action::Drop, vec![c(Test::Iif(ifaces(&["eth0"])))]);
-    k.rule(out, 3, Action::Drop, vec![not(Test::Iif(ifaces(&["eth0"])))]);
+    k.rule(
+        out,
+        3,
+        Action::Drop,
+        vec![not(Test::Iif(ifaces(&["eth0"])))],
+    );
     let input = k.chain("input", Some(Verdict::Accept));
-    k.rule(input, 6, Action::Drop, vec![c(Test::Oif(ifaces(&["eth0"])))]);
+    k.rule(
+        input,
+        6,
+        Action::Drop,
+        vec![c(Test::Oif(ifaces(&["eth0"])))],
+    );
     insta::assert_snapshot!(k.compile());
 }
 
@@ -702,9 +900,24 @@ fn refusals_are_clear_errors() {
     );
     let input = k.chain("input", Some(Verdict::Drop));
     let user = k.chain("LOG", None);
-    k.rule(input, 2, Action::Accept, vec![c(Test::Opaque("-m recent --rcheck".into()))]);
-    k.rule(input, 3, Action::Accept, vec![c(Test::Uid(vec![uid(0, 0)]))]);
-    k.rule(input, 4, Action::Reject(Some(RejectWith::IcmpHostProhibited)), vec![]);
+    k.rule(
+        input,
+        2,
+        Action::Accept,
+        vec![c(Test::Opaque("-m recent --rcheck".into()))],
+    );
+    k.rule(
+        input,
+        3,
+        Action::Accept,
+        vec![c(Test::Uid(vec![uid(0, 0)]))],
+    );
+    k.rule(
+        input,
+        4,
+        Action::Reject(Some(RejectWith::IcmpHostProhibited)),
+        vec![],
+    );
     k.rule(input, 5, log(Some("a\"b"), None), vec![]);
     k.policy.chains[user.0 as usize].span = k.line(7);
     insta::assert_snapshot!(k.errors());

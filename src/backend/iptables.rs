@@ -61,7 +61,12 @@ pub fn emit(policy: &Policy, sources: Option<&SourceMap>) -> Result<Output, Vec<
     }
 }
 
-fn render(policy: &Policy, sources: Option<&SourceMap>, family: Family, chains: &[KChain]) -> String {
+fn render(
+    policy: &Policy,
+    sources: Option<&SourceMap>,
+    family: Family,
+    chains: &[KChain],
+) -> String {
     let mut s = String::new();
     let tool = match family {
         Family::V4 => "iptables-restore",
@@ -123,7 +128,11 @@ fn rule(s: &mut String, sources: Option<&SourceMap>, chain: &str, r: &KRule) {
     let _ = write!(s, "-A {chain}");
     write_match(s, m);
     if let Some(c) = rule_comment(sources, r.span, r.comment.as_deref()) {
-        let _ = write!(s, " -m comment --comment {}", quote::comment(&c, Dialect::Xt));
+        let _ = write!(
+            s,
+            " -m comment --comment {}",
+            quote::comment(&c, Dialect::Xt)
+        );
     }
     write_action(s, &r.action);
     s.push('\n');
@@ -266,7 +275,9 @@ fn write_match(s: &mut String, m: &KMatch) {
 }
 
 fn is_prefix(family: Family, lo: u128, hi: u128) -> bool {
-    crate::ir::AddrRange { family, lo, hi }.as_prefix().is_some()
+    crate::ir::AddrRange { family, lo, hi }
+        .as_prefix()
+        .is_some()
 }
 
 /// `a/len` always, as iptables-save prints it.

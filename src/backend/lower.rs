@@ -31,7 +31,7 @@
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{
-    self, Action, ChainId, ChainKind, CtState, Family, FamilySet, Hook, Iface, IcmpSpec, LogSpec,
+    self, Action, ChainId, ChainKind, CtState, Family, FamilySet, Hook, IcmpSpec, Iface, LogSpec,
     OwnerNegation, OwnerRange, Policy, RateLimit, RejectWith, Rule, Test, Verdict,
 };
 use crate::source::Span;
@@ -285,6 +285,9 @@ enum Slot {
     Proto,
 }
 
+/// A lowering step's result; the diagnostic is boxed to keep `Ok` cheap.
+type Lowered<T> = Result<T, Box<Diagnostic>>;
+
 fn opaque_match(text: &str, span: Span) -> Diagnostic {
     Diagnostic::new(
         "compile-opaque",
@@ -382,7 +385,8 @@ impl<'a> Lowering<'a> {
             }
             if let Test::Limit(l) = &cond.test {
                 if let Err(msg) = check_limit(l) {
-                    self.diags.push(unsupported(msg, cond.span).primary_label("this limit"));
+                    self.diags
+                        .push(unsupported(msg, cond.span).primary_label("this limit"));
                 }
             }
         }
@@ -395,7 +399,9 @@ impl<'a> Lowering<'a> {
                         rule.span,
                     )
                     .primary_label("hwc does not compile this target")
-                    .help("write the rule in .hw terms, or keep this part of the ruleset outside hwc"),
+                    .help(
+                        "write the rule in .hw terms, or keep this part of the ruleset outside hwc",
+                    ),
                 );
             }
             Action::Jump(t) | Action::Goto(t) => {
@@ -423,9 +429,12 @@ impl<'a> Lowering<'a> {
                 });
                 if !tcp_only {
                     self.diags.push(
-                        unsupported("`reject tcp-reset` on a rule that is not limited to tcp", rule.span)
-                            .primary_label("this rule may match packets that are not tcp")
-                            .help("add `tcp` to the rule, or use another reject reason"),
+                        unsupported(
+                            "`reject tcp-reset` on a rule that is not limited to tcp",
+                            rule.span,
+                        )
+                        .primary_label("this rule may match packets that are not tcp")
+                        .help("add `tcp` to the rule, or use another reject reason"),
                     );
                 }
             }
@@ -435,7 +444,9 @@ impl<'a> Lowering<'a> {
                         self.diags.push(
                             Diagnostic::new("compile-string", msg, rule.span)
                                 .primary_label("in this rule")
-                                .help("shorten the prefix and use printable characters without `\"`"),
+                                .help(
+                                    "shorten the prefix and use printable characters without `\"`",
+                                ),
                         );
                     }
                 }
@@ -500,7 +511,7 @@ impl<'a> Lowering<'a> {
         for rule in &chain.rules {
             match self.lower_rule(rule, cx, cur, &owner) {
                 Ok(next) => cur = next,
-                Err(d) => self.diags.push(d),
+                Err(d) => self.diags.push(*d),
             }
         }
     }
@@ -511,13 +522,7 @@ impl<'a> Lowering<'a> {
 
     /// Appends the kernel rules of one IR rule to chain `cur`; returns the
     /// chain later rules go to (a tail chain after a split).
-    fn lower_rule(
-        &mut self,
-        rule: &Rule,
-        cx: Context,
-        cur: usize,
-        owner: &str,
-    ) -> Result<usize, Diagnostic> {
+    fn lower_rule(&mut self, rule: &Rule, cx: Context, cur: usize, owner: &str) -> Lowered<usize> {
         let mut lows = Vec::new();
         for cond in &rule.matches.conds {
             lows.push(self.lower_cond(cond, cx)?);
@@ -569,12 +574,14 @@ impl<'a> Lowering<'a> {
                 }
             }
             if next.len() > EXPANSION_LIMIT {
-                return Err(unsupported(
-                    format!("this rule expands to more than {EXPANSION_LIMIT} kernel rules"),
-                    rule.span,
-                )
-                .primary_label("its lists multiply")
-                .help("split the rule, or move one of its lists into a user chain"));
+                return Err(Box::new(
+                    unsupported(
+                        format!("this rule expands to more than {EXPANSION_LIMIT} kernel rules"),
+                        rule.span,
+                    )
+                    .primary_label("its lists multiply")
+                    .help("split the rule, or move one of its lists into a user chain"),
+                ));
             }
             alts = next;
         }
@@ -606,10 +613,15 @@ impl<'a> Lowering<'a> {
         };
         let terminal = matches!(
             action,
-            KAction::Accept | KAction::Drop | KAction::Reject(_) | KAction::Return | KAction::Goto(_)
+            KAction::Accept
+                | KAction::Drop
+                | KAction::Reject(_)
+                | KAction::Return
+                | KAction::Goto(_)
         );
-        let structured =
-            !exclusions.is_empty() || (!limits.is_empty() && alts.len() > 1) || (alts.len() > 1 && !terminal);
+        let structured = !exclusions.is_empty()
+            || (!limits.is_empty() && alts.len() > 1)
+            || (alts.len() > 1 && !terminal);
         if !structured {
             for mut m in alts {
                 m.limits.extend(limits.iter().copied());
@@ -704,12 +716,15 @@ impl<'a> Lowering<'a> {
     }
 
     /// The kernel action of a rule; `alts` tell which families reach it.
-    fn action(&self, rule: &Rule, alts: &[KMatch]) -> Result<KAction, Diagnostic> {
+    fn action(&self, rule: &Rule, alts: &[KMatch]) -> Lowered<KAction> {
         Ok(match &rule.action {
             Action::Accept => KAction::Accept,
             Action::Drop => KAction::Drop,
             Action::Reject(reason) => {
-                let mut fams = FamilySet { v4: false, v6: false };
+                let mut fams = FamilySet {
+                    v4: false,
+                    v6: false,
+                };
                 for m in alts {
                     match m.family {
                         Some(Family::V4) => fams.v4 = true,
@@ -732,16 +747,16 @@ impl<'a> Lowering<'a> {
             Action::Goto(t) => KAction::Goto(self.names[t.0 as usize].clone()),
             Action::Return => KAction::Return,
             Action::Continue(_) | Action::Opaque(_) => {
-                return Err(Diagnostic::new(
+                return Err(Box::new(Diagnostic::new(
                     "internal",
                     "an opaque action reached the lowering",
                     rule.span,
-                ))
+                )))
             }
         })
     }
 
-    fn lower_cond(&self, cond: &ir::Cond, cx: Context) -> Result<CondLow, Diagnostic> {
+    fn lower_cond(&self, cond: &ir::Cond, cx: Context) -> Lowered<CondLow> {
         let families = self.families();
         let xt = matches!(self.style, Style::Xt(_));
         let never = || CondLow::alts(Vec::new());
@@ -772,7 +787,11 @@ impl<'a> Lowering<'a> {
                     // The interface is known to be empty here (only a bare
                     // `+` matches the empty name), or the list matches
                     // every name: the test is a constant.
-                    return Ok(if matches_all != neg { always() } else { never() });
+                    return Ok(if matches_all != neg {
+                        always()
+                    } else {
+                        never()
+                    });
                 }
                 for i in list {
                     quote::iface(i, self.dialect()).map_err(name_err)?;
@@ -958,15 +977,17 @@ impl<'a> Lowering<'a> {
                     if let Some(n) = &r.host_name {
                         quote::account_name(n, self.dialect()).map_err(name_err)?;
                     } else if r.hi > MAX_OWNER_ID {
-                        return Err(unsupported(
-                            format!(
-                                "{} {} is not a valid id",
-                                if gid { "gid" } else { "uid" },
-                                r.hi
-                            ),
-                            cond.span,
-                        )
-                        .primary_label("out of range"));
+                        return Err(Box::new(
+                            unsupported(
+                                format!(
+                                    "{} {} is not a valid id",
+                                    if gid { "gid" } else { "uid" },
+                                    r.hi
+                                ),
+                                cond.span,
+                            )
+                            .primary_label("out of range"),
+                        ));
                     }
                 }
                 let pos: Vec<KMatch> = if xt {
@@ -979,8 +1000,10 @@ impl<'a> Lowering<'a> {
                     // ranges share one anonymous set.
                     let (named, numeric): (Vec<_>, Vec<_>) =
                         ranges.iter().cloned().partition(|r| r.host_name.is_some());
-                    let mut v: Vec<KMatch> =
-                        named.into_iter().map(|r| owner_match(gid, vec![r])).collect();
+                    let mut v: Vec<KMatch> = named
+                        .into_iter()
+                        .map(|r| owner_match(gid, vec![r]))
+                        .collect();
                     if !numeric.is_empty() {
                         v.push(owner_match(gid, numeric));
                     }
@@ -1028,7 +1051,7 @@ impl<'a> Lowering<'a> {
                 }
                 low
             }
-            Test::Opaque(text) => return Err(opaque_match(text, cond.span)),
+            Test::Opaque(text) => return Err(Box::new(opaque_match(text, cond.span))),
         })
     }
 
@@ -1064,7 +1087,8 @@ impl<'a> Lowering<'a> {
                     }
                 }
             } else {
-                let plain: Vec<IcmpSpec> = specs.iter().filter(|s| s.code.is_none()).copied().collect();
+                let plain: Vec<IcmpSpec> =
+                    specs.iter().filter(|s| s.code.is_none()).copied().collect();
                 if !plain.is_empty() {
                     out.push(with(plain));
                 }
@@ -1074,32 +1098,34 @@ impl<'a> Lowering<'a> {
             }
             return out;
         }
-        let sports = l4.sport.as_ref().map(|p| (normalize_ports(&p.ranges), p.name.clone()));
-        let dports = l4.dport.as_ref().map(|p| (normalize_ports(&p.ranges), p.name.clone()));
-        let chunks = |p: &Option<(Vec<(u16, u16)>, Option<String>)>| -> Vec<Option<PortSel>> {
-            match p {
-                None => vec![None],
-                Some((ranges, name)) => {
-                    if xt {
-                        multiport_chunks(ranges)
-                            .into_iter()
-                            .map(|c| Some(PortSel { ranges: c, name: None }))
-                            .collect()
-                    } else {
-                        vec![Some(PortSel {
-                            ranges: ranges.clone(),
-                            name: name.clone(),
-                        })]
-                    }
-                }
+        // iptables splits long port lists for multiport; nft keeps sets.
+        let chunks = |p: Option<&ir::PortSet>| -> Vec<Option<PortSel>> {
+            let Some(p) = p else { return vec![None] };
+            let ranges = normalize_ports(&p.ranges);
+            if xt {
+                multiport_chunks(&ranges)
+                    .into_iter()
+                    .map(|c| {
+                        Some(PortSel {
+                            ranges: c,
+                            name: None,
+                        })
+                    })
+                    .collect()
+            } else {
+                vec![Some(PortSel {
+                    ranges,
+                    name: p.name.clone(),
+                })]
             }
         };
+        let (sports, dports) = (chunks(l4.sport.as_ref()), chunks(l4.dport.as_ref()));
         let mut out = Vec::new();
-        for s in chunks(&sports) {
-            for d in chunks(&dports) {
+        for s in &sports {
+            for d in &dports {
                 out.push(KMatch {
                     sport: s.clone(),
-                    dport: d,
+                    dport: d.clone(),
                     ..base.clone()
                 });
             }
@@ -1170,7 +1196,11 @@ pub(crate) fn unit_name(per_seconds: u32) -> &'static str {
 fn reject_pair(r: RejectWith) -> (Option<RejectWith>, Option<RejectWith>, Option<&'static str>) {
     use RejectWith::*;
     match r {
-        IcmpNetUnreachable | Icmp6NoRoute => (Some(IcmpNetUnreachable), Some(Icmp6NoRoute), Some("no-route")),
+        IcmpNetUnreachable | Icmp6NoRoute => (
+            Some(IcmpNetUnreachable),
+            Some(Icmp6NoRoute),
+            Some("no-route"),
+        ),
         IcmpHostUnreachable | Icmp6AddrUnreachable => (
             Some(IcmpHostUnreachable),
             Some(Icmp6AddrUnreachable),
@@ -1194,7 +1224,10 @@ fn reject_pair(r: RejectWith) -> (Option<RejectWith>, Option<RejectWith>, Option
 /// Resolves a reject reason for the families whose packets reach it. A
 /// reason of one family is answered with its counterpart in the other
 /// (as nft's `icmpx` does); a reason without a counterpart is an error.
-pub(crate) fn reject_spec(reason: Option<RejectWith>, fams: FamilySet) -> Result<RejectSpec, String> {
+pub(crate) fn reject_spec(
+    reason: Option<RejectWith>,
+    fams: FamilySet,
+) -> Result<RejectSpec, String> {
     let Some(r) = reason else {
         return Ok(RejectSpec::Default);
     };
@@ -1205,7 +1238,9 @@ pub(crate) fn reject_spec(reason: Option<RejectWith>, fams: FamilySet) -> Result
     let name = reject_reason_name(r);
     match (fams.v4, fams.v6) {
         (true, true) => x.map(RejectSpec::Icmpx).ok_or_else(|| {
-            format!("reject reason `{name}` has no IPv6 counterpart, and this rule also matches IPv6")
+            format!(
+                "reject reason `{name}` has no IPv6 counterpart, and this rule also matches IPv6"
+            )
         }),
         (false, true) => v6.map(RejectSpec::Icmp6).ok_or_else(|| {
             format!("reject reason `{name}` has no IPv6 counterpart, and this rule matches IPv6")
@@ -1251,10 +1286,15 @@ pub(crate) fn normalize(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
 }
 
 pub(crate) fn normalize_ports(ranges: &[(u16, u16)]) -> Vec<(u16, u16)> {
-    normalize(ranges.iter().map(|&(a, b)| (a as u128, b as u128)).collect())
-        .into_iter()
-        .map(|(a, b)| (a as u16, b as u16))
-        .collect()
+    normalize(
+        ranges
+            .iter()
+            .map(|&(a, b)| (a as u128, b as u128))
+            .collect(),
+    )
+    .into_iter()
+    .map(|(a, b)| (a as u16, b as u16))
+    .collect()
 }
 
 fn intersect(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
@@ -1406,7 +1446,10 @@ fn merge_ports(a: &Option<PortSel>, b: &Option<PortSel>) -> Result<Option<PortSe
                 return Ok(Some(a.clone()));
             }
             let wide = |p: &PortSel| -> Vec<(u128, u128)> {
-                p.ranges.iter().map(|&(x, y)| (x as u128, y as u128)).collect()
+                p.ranges
+                    .iter()
+                    .map(|&(x, y)| (x as u128, y as u128))
+                    .collect()
             };
             let r = intersect(&wide(a), &wide(b));
             if r.is_empty() {
@@ -1556,8 +1599,14 @@ mod tests {
 
     #[test]
     fn ranges_merge_and_intersect() {
-        assert_eq!(normalize(vec![(5, 9), (1, 3), (4, 4), (20, 30)]), vec![(1, 9), (20, 30)]);
-        assert_eq!(intersect(&[(1, 9), (20, 30)], &[(5, 25)]), vec![(5, 9), (20, 25)]);
+        assert_eq!(
+            normalize(vec![(5, 9), (1, 3), (4, 4), (20, 30)]),
+            vec![(1, 9), (20, 30)]
+        );
+        assert_eq!(
+            intersect(&[(1, 9), (20, 30)], &[(5, 25)]),
+            vec![(5, 9), (20, 25)]
+        );
         assert!(covered(&[(5, 6)], &[(1, 9)]));
         assert!(!covered(&[(5, 16)], &[(1, 9)]));
     }
@@ -1570,7 +1619,10 @@ mod tests {
         assert_eq!(chunks[0].len(), 15);
         let ranges: Vec<(u16, u16)> = (1..=8).map(|p| (p * 10, p * 10 + 1)).collect();
         let chunks = multiport_chunks(&ranges);
-        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![7, 1]);
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![7, 1]
+        );
     }
 
     #[test]
@@ -1579,8 +1631,14 @@ mod tests {
             name: n.into(),
             wildcard: w,
         };
-        assert_eq!(iface_intersect(&i("eth0", false), &i("eth", true)), Some(i("eth0", false)));
-        assert_eq!(iface_intersect(&i("eth", true), &i("e", true)), Some(i("eth", true)));
+        assert_eq!(
+            iface_intersect(&i("eth0", false), &i("eth", true)),
+            Some(i("eth0", false))
+        );
+        assert_eq!(
+            iface_intersect(&i("eth", true), &i("e", true)),
+            Some(i("eth", true))
+        );
         assert_eq!(iface_intersect(&i("eth0", false), &i("wlan", true)), None);
         let mut pos = Some(vec![i("eth0", false), i("eth1", false)]);
         let mut neg = vec![i("eth1", false), i("wg", true)];
@@ -1616,7 +1674,8 @@ mod tests {
         };
         assert!(v6.merge(&KMatch::default(), FamilySet::IP).is_none());
         assert_eq!(
-            v6.merge(&KMatch::default(), FamilySet::INET).and_then(|m| m.family),
+            v6.merge(&KMatch::default(), FamilySet::INET)
+                .and_then(|m| m.family),
             Some(Family::V6)
         );
     }

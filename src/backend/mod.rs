@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn ranges_print_as_the_tools_read_them() {
-        assert_eq!(addr_range(Family::V4, 0x0a00_0000, 0x0aff_ffff), "10.0.0.0/8");
+        assert_eq!(
+            addr_range(Family::V4, 0x0a00_0000, 0x0aff_ffff),
+            "10.0.0.0/8"
+        );
         assert_eq!(addr_range(Family::V4, 1, 1), "0.0.0.1");
         assert_eq!(addr_range(Family::V4, 10, 20), "0.0.0.10-0.0.0.20");
         assert_eq!(addr_range(Family::V4, 0, u32::MAX as u128), "0.0.0.0/0");

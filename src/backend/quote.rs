@@ -447,7 +447,10 @@ mod tests {
         assert!(chain_name("LOG", Dialect::Xt).is_err());
         assert!(chain_name(&"a".repeat(29), Dialect::Xt).is_err());
         assert_eq!(chain_name(&"a".repeat(28), Dialect::Xt).unwrap().len(), 28);
-        assert_eq!(chain_name("counter", Dialect::Nft).unwrap(), "chain.counter");
+        assert_eq!(
+            chain_name("counter", Dialect::Nft).unwrap(),
+            "chain.counter"
+        );
         assert_eq!(chain_name("web", Dialect::Nft).unwrap(), "web");
         assert!(chain_name("a b", Dialect::Nft).is_err());
         assert!(chain_name("1abc", Dialect::Xt).is_err());

@@ -1,1 +1,4 @@
 //! cli
+
+pub mod apply;
+pub mod compile;
