@@ -505,7 +505,7 @@ impl<'a> Lowering<'a> {
         self.chains.push(KChain {
             name: owner.clone(),
             base,
-            rules: Vec::new(),
+            rules: Vec::with_capacity(chain.rules.len()),
         });
         let mut cur = self.chains.len() - 1;
         for rule in &chain.rules {
@@ -548,24 +548,21 @@ impl<'a> Lowering<'a> {
 
         let families = self.families();
         let mut alts = vec![KMatch::default()];
-        let mut common = KMatch::default();
-        let mut excludes: Vec<KMatch> = Vec::new();
-        let mut limit_excludes: Vec<KMatch> = Vec::new();
+        let mut excludes: Vec<&KMatch> = Vec::new();
+        let mut limit_excludes: Vec<&KMatch> = Vec::new();
         let mut limits = Vec::new();
-        for low in lows {
+        for low in &lows {
             limits.extend(low.limit);
             if low.limit_exclusion {
-                limit_excludes.extend(low.exclude);
+                limit_excludes.extend(&low.exclude);
             } else {
-                excludes.extend(low.exclude);
+                excludes.extend(&low.exclude);
             }
-            if low.alts.len() == 1 {
-                match common.merge(&low.alts[0], families) {
-                    Some(c) => common = c,
-                    None => return Ok(cur),
-                }
+            if let [only] = low.alts.as_slice() {
+                alts.retain_mut(|a| a.merge_into(only, families));
+                continue;
             }
-            let mut next = Vec::new();
+            let mut next = Vec::with_capacity(alts.len() * low.alts.len());
             for a in &alts {
                 for b in &low.alts {
                     if let Some(m) = a.merge(b, families) {
@@ -593,7 +590,7 @@ impl<'a> Lowering<'a> {
         // and only their parts that the output's families can reach.
         let mut exclusions: Vec<KMatch> = Vec::new();
         for e in excludes.into_iter().chain(limit_excludes) {
-            let Some(e) = KMatch::default().merge(&e, families) else {
+            let Some(e) = KMatch::default().merge(e, families) else {
                 continue;
             };
             if e.is_always() {
@@ -680,7 +677,7 @@ impl<'a> Lowering<'a> {
             let dispatch_name = self.chains[dispatch].name.clone();
             self.chains[cur]
                 .rules
-                .push(krule(common, KAction::Jump(dispatch_name)));
+                .push(krule(common(&lows, families), KAction::Jump(dispatch_name)));
             for m in alts {
                 self.chains[dispatch]
                     .rules
@@ -701,7 +698,7 @@ impl<'a> Lowering<'a> {
             let dispatch_name = self.chains[dispatch].name.clone();
             self.chains[cur]
                 .rules
-                .push(krule(common, KAction::Jump(dispatch_name)));
+                .push(krule(common(&lows, families), KAction::Jump(dispatch_name)));
             for m in alts {
                 self.chains[dispatch]
                     .rules
@@ -835,58 +832,74 @@ impl<'a> Lowering<'a> {
                     }
                     m
                 };
-                let mut pos = Vec::new();
-                let mut inline = Vec::new();
-                let mut inline_ok = true;
-                for f in Family::ALL {
-                    if !families.contains(f) {
-                        continue;
-                    }
-                    let ranges = normalize(
-                        set.ranges
+                // The normalised ranges of each family the output sees.
+                let per_family: Vec<(Family, Vec<(u128, u128)>)> = Family::ALL
+                    .into_iter()
+                    .filter(|f| families.contains(*f))
+                    .map(|f| {
+                        let ranges = set
+                            .ranges
                             .iter()
                             .filter(|r| r.family == f)
                             .map(|r| (r.lo, r.hi))
-                            .collect(),
-                    );
-                    if ranges.is_empty() {
-                        // The set says nothing about this family: the
-                        // negation holds for all of its packets.
-                        inline.push(KMatch {
-                            family: Some(f),
-                            ..KMatch::default()
-                        });
-                        continue;
-                    }
-                    if xt {
-                        if ranges.len() > XT_INLINE_NEGATED_RANGES {
-                            inline_ok = false;
+                            .collect();
+                        (f, normalize(ranges))
+                    })
+                    .collect();
+                let positive = |per_family: Vec<(Family, Vec<(u128, u128)>)>| -> Vec<KMatch> {
+                    let mut pos = Vec::new();
+                    for (f, ranges) in per_family {
+                        if ranges.is_empty() {
+                            continue;
                         }
-                        for r in &ranges {
-                            let one = AddrSel {
+                        if xt {
+                            for r in ranges {
+                                let one = AddrSel {
+                                    family: f,
+                                    ranges: vec![r],
+                                    name: None,
+                                };
+                                pos.push(with(one, false));
+                            }
+                        } else {
+                            let sel = AddrSel {
                                 family: f,
-                                ranges: vec![*r],
-                                name: None,
+                                ranges,
+                                name: set.name.clone(),
                             };
-                            pos.push(with(one, false));
+                            pos.push(with(sel, false));
                         }
                     }
-                    let sel = AddrSel {
-                        family: f,
-                        ranges,
-                        name: set.name.clone(),
-                    };
-                    if !xt {
-                        pos.push(with(sel.clone(), false));
-                    }
-                    inline.push(with(sel, true));
-                }
+                    pos
+                };
+                let inline_ok = !xt
+                    || per_family
+                        .iter()
+                        .all(|(_, r)| r.len() <= XT_INLINE_NEGATED_RANGES);
                 if !neg {
-                    CondLow::alts(pos)
+                    CondLow::alts(positive(per_family))
                 } else if inline_ok {
+                    let mut inline = Vec::new();
+                    for (f, ranges) in per_family {
+                        if ranges.is_empty() {
+                            // The set says nothing about this family: the
+                            // negation holds for all of its packets.
+                            inline.push(KMatch {
+                                family: Some(f),
+                                ..KMatch::default()
+                            });
+                        } else {
+                            let sel = AddrSel {
+                                family: f,
+                                ranges,
+                                name: set.name.clone(),
+                            };
+                            inline.push(with(sel, true));
+                        }
+                    }
                     CondLow::alts(inline)
                 } else {
-                    CondLow::exclude(pos)
+                    CondLow::exclude(positive(per_family))
                 }
             }
             Test::L4(l4s) => {
@@ -1134,6 +1147,18 @@ impl<'a> Lowering<'a> {
     }
 }
 
+/// The conjunction of the tests of a rule that have one alternative: what
+/// every alternative shares (the guard in front of a dispatch chain).
+fn common(lows: &[CondLow], families: FamilySet) -> KMatch {
+    let mut m = KMatch::default();
+    for low in lows.iter().filter(|l| l.alts.len() == 1) {
+        if let Some(next) = m.merge(&low.alts[0], families) {
+            m = next;
+        }
+    }
+    m
+}
+
 fn other(f: Family) -> Family {
     match f {
         Family::V4 => Family::V6,
@@ -1286,15 +1311,19 @@ pub(crate) fn normalize(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
 }
 
 pub(crate) fn normalize_ports(ranges: &[(u16, u16)]) -> Vec<(u16, u16)> {
-    normalize(
-        ranges
-            .iter()
-            .map(|&(a, b)| (a as u128, b as u128))
-            .collect(),
-    )
-    .into_iter()
-    .map(|(a, b)| (a as u16, b as u16))
-    .collect()
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(u16, u16)> = Vec::with_capacity(sorted.len());
+    for (lo, hi) in sorted {
+        if let Some(last) = out.last_mut() {
+            if lo as u32 <= last.1 as u32 + 1 {
+                last.1 = last.1.max(hi);
+                continue;
+            }
+        }
+        out.push((lo, hi));
+    }
+    out
 }
 
 fn intersect(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
@@ -1498,83 +1527,132 @@ fn merge_icmp(a: &Option<IcmpSel>, b: &Option<IcmpSel>) -> Result<Option<IcmpSel
     }
 }
 
-fn join<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
-    let mut out = a.to_vec();
+fn extend_unique<T: Clone + PartialEq>(a: &mut Vec<T>, b: &[T]) {
     for x in b {
-        if !out.contains(x) {
-            out.push(x.clone());
+        if !a.contains(x) {
+            a.push(x.clone());
         }
     }
-    out
 }
 
 impl KMatch {
     /// Matches every packet.
     pub(crate) fn is_always(&self) -> bool {
-        *self == KMatch::default()
+        self.family.is_none()
+            && self.iif.is_none()
+            && self.oif.is_none()
+            && self.not_iif.is_empty()
+            && self.not_oif.is_empty()
+            && self.src.is_none()
+            && self.dst.is_none()
+            && self.not_src.is_empty()
+            && self.not_dst.is_empty()
+            && self.proto.is_none()
+            && self.not_proto.is_empty()
+            && self.sport.is_none()
+            && self.dport.is_none()
+            && self.anyport.is_none()
+            && self.icmp.is_none()
+            && self.state.is_none()
+            && self.owners.is_empty()
+            && self.limits.is_empty()
     }
 
     /// The conjunction of two matches, or `None` when no packet of the
     /// given families can match both.
     pub(crate) fn merge(&self, other: &KMatch, families: FamilySet) -> Option<KMatch> {
-        let family = match (self.family, other.family) {
-            (Some(a), Some(b)) if a != b => return None,
+        let mut m = self.clone();
+        m.merge_into(other, families).then_some(m)
+    }
+
+    /// `self` becomes the conjunction of `self` and `other`; `false` when
+    /// no packet of the given families can match both (then `self` is
+    /// garbage).
+    pub(crate) fn merge_into(&mut self, other: &KMatch, families: FamilySet) -> bool {
+        self.merge_fields(other).is_ok() && self.settle(families).is_ok()
+    }
+
+    fn merge_fields(&mut self, other: &KMatch) -> Result<(), ()> {
+        if other.is_always() {
+            return Ok(());
+        }
+        self.family = match (self.family, other.family) {
+            (Some(a), Some(b)) if a != b => return Err(()),
             (a, b) => a.or(b),
         };
-        let state = match (&self.state, &other.state) {
-            (None, x) | (x, None) => x.clone(),
-            (Some(a), Some(b)) => {
-                let s: Vec<CtState> = a.iter().copied().filter(|x| b.contains(x)).collect();
-                if s.is_empty() {
-                    return None;
-                }
-                Some(s)
+        self.proto = match (self.proto, other.proto) {
+            (Some(a), Some(b)) if a != b => return Err(()),
+            (a, b) => a.or(b),
+        };
+        if let Some(b) = &other.state {
+            let s: Vec<CtState> = match self.state.take() {
+                None => b.clone(),
+                Some(a) => a.into_iter().filter(|x| b.contains(x)).collect(),
+            };
+            if s.is_empty() {
+                return Err(());
             }
-        };
-        let proto = match (self.proto, other.proto) {
-            (Some(a), Some(b)) if a != b => return None,
-            (a, b) => a.or(b),
-        };
-        let mut m = KMatch {
-            family,
-            iif: merge_ifaces(&self.iif, &other.iif).ok()?,
-            oif: merge_ifaces(&self.oif, &other.oif).ok()?,
-            not_iif: join(&self.not_iif, &other.not_iif),
-            not_oif: join(&self.not_oif, &other.not_oif),
-            src: merge_addr(&self.src, &other.src).ok()?,
-            dst: merge_addr(&self.dst, &other.dst).ok()?,
-            not_src: join(&self.not_src, &other.not_src),
-            not_dst: join(&self.not_dst, &other.not_dst),
-            proto,
-            not_proto: join(&self.not_proto, &other.not_proto),
-            sport: merge_ports(&self.sport, &other.sport).ok()?,
-            dport: merge_ports(&self.dport, &other.dport).ok()?,
-            anyport: merge_ports(&self.anyport, &other.anyport).ok()?,
-            icmp: merge_icmp(&self.icmp, &other.icmp).ok()?,
-            state,
-            owners: join(&self.owners, &other.owners),
-            limits: [self.limits.clone(), other.limits.clone()].concat(),
-        };
-        m.settle(families).ok()?;
-        Some(m)
+            self.state = Some(s);
+        }
+        if other.iif.is_some() {
+            self.iif = merge_ifaces(&self.iif, &other.iif)?;
+        }
+        if other.oif.is_some() {
+            self.oif = merge_ifaces(&self.oif, &other.oif)?;
+        }
+        if other.src.is_some() {
+            self.src = merge_addr(&self.src, &other.src)?;
+        }
+        if other.dst.is_some() {
+            self.dst = merge_addr(&self.dst, &other.dst)?;
+        }
+        if other.sport.is_some() {
+            self.sport = merge_ports(&self.sport, &other.sport)?;
+        }
+        if other.dport.is_some() {
+            self.dport = merge_ports(&self.dport, &other.dport)?;
+        }
+        if other.anyport.is_some() {
+            self.anyport = merge_ports(&self.anyport, &other.anyport)?;
+        }
+        if other.icmp.is_some() {
+            self.icmp = merge_icmp(&self.icmp, &other.icmp)?;
+        }
+        extend_unique(&mut self.not_iif, &other.not_iif);
+        extend_unique(&mut self.not_oif, &other.not_oif);
+        extend_unique(&mut self.not_src, &other.not_src);
+        extend_unique(&mut self.not_dst, &other.not_dst);
+        extend_unique(&mut self.not_proto, &other.not_proto);
+        extend_unique(&mut self.owners, &other.owners);
+        self.limits.extend(other.limits.iter().copied());
+        Ok(())
     }
 
     /// Derives the family the match implies, checks it against the
     /// output's families and removes negations the positive parts decide.
     fn settle(&mut self, families: FamilySet) -> Result<(), ()> {
-        let mut implied: Vec<Family> = Vec::new();
-        implied.extend(self.family);
-        implied.extend(self.src.as_ref().map(|s| s.family));
-        implied.extend(self.dst.as_ref().map(|s| s.family));
-        implied.extend(self.not_src.iter().map(|s| s.family));
-        implied.extend(self.not_dst.iter().map(|s| s.family));
-        implied.extend(
-            self.icmp
-                .as_ref()
-                .map(|i| if i.v6 { Family::V6 } else { Family::V4 }),
-        );
-        if let Some(&f) = implied.first() {
-            if implied.iter().any(|&g| g != f) || !families.contains(f) {
+        let implied = self
+            .family
+            .into_iter()
+            .chain(self.src.as_ref().map(|s| s.family))
+            .chain(self.dst.as_ref().map(|s| s.family))
+            .chain(self.not_src.iter().map(|s| s.family))
+            .chain(self.not_dst.iter().map(|s| s.family))
+            .chain(
+                self.icmp
+                    .as_ref()
+                    .map(|i| if i.v6 { Family::V6 } else { Family::V4 }),
+            );
+        let mut family = None;
+        for f in implied {
+            match family {
+                None => family = Some(f),
+                Some(g) if g != f => return Err(()),
+                Some(_) => {}
+            }
+        }
+        if let Some(f) = family {
+            if !families.contains(f) {
                 return Err(());
             }
             self.family = Some(f);

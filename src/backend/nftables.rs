@@ -94,6 +94,14 @@ fn render(policy: &Policy, sources: Option<&SourceMap>, chains: &[KChain]) -> St
     s
 }
 
+/// Appends one word (or several) to a rule line, space separated.
+fn word(line: &mut String, args: std::fmt::Arguments<'_>) {
+    if !line.is_empty() {
+        line.push(' ');
+    }
+    let _ = line.write_fmt(args);
+}
+
 fn join<I: IntoIterator<Item = String>>(items: I) -> String {
     items.into_iter().collect::<Vec<_>>().join(", ")
 }
@@ -130,13 +138,16 @@ impl Writer<'_> {
     }
 
     fn rule(&mut self, s: &mut String, r: &KRule) {
-        let mut parts: Vec<String> = Vec::new();
-        self.matches(&mut parts, &r.m);
-        parts.push(action(&r.action));
+        let mut line = String::with_capacity(160);
+        self.matches(&mut line, &r.m);
+        word(&mut line, format_args!("{}", action(&r.action)));
         if let Some(c) = rule_comment(self.sources, r.span, r.comment.as_deref()) {
-            parts.push(format!("comment {}", quote::comment(&c, Dialect::Nft)));
+            word(
+                &mut line,
+                format_args!("comment {}", quote::comment(&c, Dialect::Nft)),
+            );
         }
-        s.push_str(&parts.join(" "));
+        s.push_str(&line);
     }
 
     /// A named set for a list that came from a definition, if its name can
@@ -197,7 +208,7 @@ impl Writer<'_> {
         set_or_one(items)
     }
 
-    fn matches(&mut self, p: &mut Vec<String>, m: &KMatch) {
+    fn matches(&mut self, p: &mut String, m: &KMatch) {
         let addr_kw = |f: Family| match f {
             Family::V4 => "ip",
             Family::V6 => "ip6",
@@ -206,13 +217,16 @@ impl Writer<'_> {
         let implied =
             m.src.is_some() || m.dst.is_some() || !m.not_src.is_empty() || !m.not_dst.is_empty();
         if let (true, Some(f), false) = (self.inet, m.family, implied) {
-            p.push(format!(
-                "meta nfproto {}",
-                match f {
-                    Family::V4 => "ipv4",
-                    Family::V6 => "ipv6",
-                }
-            ));
+            word(
+                p,
+                format_args!(
+                    "meta nfproto {}",
+                    match f {
+                        Family::V4 => "ipv4",
+                        Family::V6 => "ipv6",
+                    }
+                ),
+            );
         }
         let ifaces = |l: &[crate::ir::Iface]| {
             set_or_one(
@@ -222,25 +236,25 @@ impl Writer<'_> {
             )
         };
         if let Some(l) = &m.iif {
-            p.push(format!("iifname {}", ifaces(l)));
+            word(p, format_args!("iifname {}", ifaces(l)));
         }
         if !m.not_iif.is_empty() {
-            p.push(format!("iifname != {}", ifaces(&m.not_iif)));
+            word(p, format_args!("iifname != {}", ifaces(&m.not_iif)));
         }
         if let Some(l) = &m.oif {
-            p.push(format!("oifname {}", ifaces(l)));
+            word(p, format_args!("oifname {}", ifaces(l)));
         }
         if !m.not_oif.is_empty() {
-            p.push(format!("oifname != {}", ifaces(&m.not_oif)));
+            word(p, format_args!("oifname != {}", ifaces(&m.not_oif)));
         }
         for (pos, negs, dir) in [(&m.src, &m.not_src, "saddr"), (&m.dst, &m.not_dst, "daddr")] {
             if let Some(sel) = pos {
                 let x = self.addrs(sel);
-                p.push(format!("{} {dir} {x}", addr_kw(sel.family)));
+                word(p, format_args!("{} {dir} {x}", addr_kw(sel.family)));
             }
             for sel in negs {
                 let x = self.addrs(sel);
-                p.push(format!("{} {dir} != {x}", addr_kw(sel.family)));
+                word(p, format_args!("{} {dir} != {x}", addr_kw(sel.family)));
             }
         }
         if let Some(proto) = m.proto {
@@ -250,48 +264,54 @@ impl Writer<'_> {
                 // `tcp dport` implies `meta l4proto tcp`.
                 if let Some(sel) = &m.sport {
                     let x = self.ports(sel);
-                    p.push(format!("{name} sport {x}"));
+                    word(p, format_args!("{name} sport {x}"));
                 }
                 if let Some(sel) = &m.dport {
                     let x = self.ports(sel);
-                    p.push(format!("{name} dport {x}"));
+                    word(p, format_args!("{name} dport {x}"));
                 }
             } else if m.icmp.is_none() {
-                p.push(format!("meta l4proto {name}"));
+                word(p, format_args!("meta l4proto {name}"));
             }
         }
         if !m.not_proto.is_empty() {
-            p.push(format!(
-                "meta l4proto != {}",
-                set_or_one(
-                    m.not_proto
-                        .iter()
-                        .map(|x| proto_name(*x, "icmpv6"))
-                        .collect()
-                )
-            ));
+            word(
+                p,
+                format_args!(
+                    "meta l4proto != {}",
+                    set_or_one(
+                        m.not_proto
+                            .iter()
+                            .map(|x| proto_name(*x, "icmpv6"))
+                            .collect()
+                    )
+                ),
+            );
         }
         if let Some(icmp) = &m.icmp {
             let kw = if icmp.v6 { "icmpv6" } else { "icmp" };
             // INVARIANT (lower): either types without codes, or one type
             // with a code range.
             let types: Vec<String> = icmp.specs.iter().map(|s| s.ty.to_string()).collect();
-            p.push(format!("{kw} type {}", set_or_one(types)));
+            word(p, format_args!("{kw} type {}", set_or_one(types)));
             if let [spec] = icmp.specs.as_slice() {
                 if let Some((lo, hi)) = spec.code {
                     if lo == hi {
-                        p.push(format!("{kw} code {lo}"));
+                        word(p, format_args!("{kw} code {lo}"));
                     } else {
-                        p.push(format!("{kw} code {lo}-{hi}"));
+                        word(p, format_args!("{kw} code {lo}-{hi}"));
                     }
                 }
             }
         }
         if let Some(states) = &m.state {
-            p.push(format!(
-                "ct state {}",
-                set_or_one(states.iter().map(|s| ct_state(*s).to_string()).collect())
-            ));
+            word(
+                p,
+                format_args!(
+                    "ct state {}",
+                    set_or_one(states.iter().map(|s| ct_state(*s).to_string()).collect())
+                ),
+            );
         }
         for o in &m.owners {
             let key = if o.gid { "skgid" } else { "skuid" };
@@ -304,7 +324,7 @@ impl Writer<'_> {
                     None => format!("{}-{}", r.lo, r.hi),
                 })
                 .collect();
-            p.push(format!("meta {key} {}", set_or_one(ids)));
+            word(p, format_args!("meta {key} {}", set_or_one(ids)));
         }
         for l in &m.limits {
             let mut x = format!(
@@ -316,7 +336,7 @@ impl Writer<'_> {
             if let Some(b) = l.limit.burst {
                 let _ = write!(x, " burst {b} packets");
             }
-            p.push(x);
+            word(p, format_args!("{x}"));
         }
     }
 }
