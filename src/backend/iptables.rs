@@ -224,7 +224,7 @@ fn write_match(s: &mut String, m: &KMatch) {
         if let Some(p) = m.dport.as_ref().filter(|p| p.ranges.len() > 1) {
             let _ = write!(s, " -m multiport --dports {}", ports(&p.ranges));
         }
-        if let Some(p) = &m.anyport {
+        for p in &m.anyport {
             let _ = write!(s, " -m multiport --ports {}", ports(&p.ranges));
         }
     }

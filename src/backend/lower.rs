@@ -132,8 +132,10 @@ pub(crate) struct KMatch {
     pub not_proto: Vec<u8>,
     pub sport: Option<PortSel>,
     pub dport: Option<PortSel>,
-    /// Source or destination port (`multiport --ports`).
-    pub anyport: Option<PortSel>,
+    /// Each: the source or the destination port is in the set
+    /// (`multiport --ports`). A conjunction: two such tests cannot be
+    /// intersected into one.
+    pub anyport: Vec<PortSel>,
     pub icmp: Option<IcmpSel>,
     pub state: Option<Vec<CtState>>,
     pub owners: Vec<OwnerSel>,
@@ -936,10 +938,10 @@ impl<'a> Lowering<'a> {
                         for chunk in multiport_chunks(&ranges) {
                             pos.push(KMatch {
                                 proto: Some(proto),
-                                anyport: Some(PortSel {
+                                anyport: vec![PortSel {
                                     ranges: chunk,
                                     name: None,
-                                }),
+                                }],
                                 ..KMatch::default()
                             });
                         }
@@ -1551,7 +1553,7 @@ impl KMatch {
             && self.not_proto.is_empty()
             && self.sport.is_none()
             && self.dport.is_none()
-            && self.anyport.is_none()
+            && self.anyport.is_empty()
             && self.icmp.is_none()
             && self.state.is_none()
             && self.owners.is_empty()
@@ -1612,9 +1614,6 @@ impl KMatch {
         if other.dport.is_some() {
             self.dport = merge_ports(&self.dport, &other.dport)?;
         }
-        if other.anyport.is_some() {
-            self.anyport = merge_ports(&self.anyport, &other.anyport)?;
-        }
         if other.icmp.is_some() {
             self.icmp = merge_icmp(&self.icmp, &other.icmp)?;
         }
@@ -1624,6 +1623,7 @@ impl KMatch {
         extend_unique(&mut self.not_dst, &other.not_dst);
         extend_unique(&mut self.not_proto, &other.not_proto);
         extend_unique(&mut self.owners, &other.owners);
+        extend_unique(&mut self.anyport, &other.anyport);
         self.limits.extend(other.limits.iter().copied());
         Ok(())
     }

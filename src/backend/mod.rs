@@ -158,3 +158,6 @@ mod tests {
         assert_eq!(addr_range(Family::V6, 0, u128::MAX), "::/0");
     }
 }
+
+#[cfg(test)]
+mod semantics_tests;
