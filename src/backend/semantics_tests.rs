@@ -539,10 +539,10 @@ fn random_policy(rng: &mut Rng) -> Policy {
         });
     }
     let mut next_span = 1u32;
-    for ci in 0..chains.len() {
+    for (ci, chain) in chains.iter_mut().enumerate() {
         let is_base = ci < 3;
         // Owner tests only where only output reaches: the output base chain.
-        let owner_ok = chains[ci].kind == ChainKind::Base(Hook::Output);
+        let owner_ok = chain.kind == ChainKind::Base(Hook::Output);
         for _ in 0..rng.below(6) {
             let span = Span {
                 file: FileId(0),
@@ -570,7 +570,7 @@ fn random_policy(rng: &mut Rng) -> Policy {
                 7 if !is_base => Action::Return,
                 _ => Action::Accept,
             };
-            chains[ci].rules.push(Rule {
+            chain.rules.push(Rule {
                 matches: Match { conds },
                 action,
                 span,
