@@ -135,6 +135,7 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a level",
     ),
     (Rule::number, "a number", "a number"),
+    (Rule::digits, "a number", "a number"),
     (Rule::slash, "`/`", "`/`"),
     (
         Rule::rate_unit,
@@ -184,6 +185,7 @@ pub(super) struct Token<'t> {
     pub(super) kind: TokKind<'t>,
 }
 
+#[derive(Clone, Copy)]
 pub(super) enum TokKind<'t> {
     Eof,
     Eol,
@@ -420,7 +422,11 @@ pub(super) fn syntax_error(
         "or",
     );
     let message = if expected_text.is_empty() {
-        format!("unexpected {found}")
+        match tok.kind {
+            TokKind::Eof => "unexpected end of the file".to_string(),
+            TokKind::Eol => "unexpected end of the line".to_string(),
+            _ => format!("unexpected {found}"),
+        }
     } else {
         format!("expected {expected_text}, found {found}")
     };
@@ -619,7 +625,18 @@ fn help_for(
         return Some("write an interface name (`eth0`), a wildcard (`eth+`), a quoted name (`\"wg0\"`) or the name of an `iface` definition".into());
     }
     if has(Rule::string) {
-        return Some("put the text in double quotes, e.g. `\"INPUT \"`".into());
+        return Some(match (first, tok.kind) {
+            ("include", TokKind::Word(w)) => {
+                format!("put the path in double quotes: `include \"{w}\"`")
+            }
+            _ => "put the text in double quotes, e.g. `\"INPUT \"`".into(),
+        });
+    }
+    if has(Rule::level_word) {
+        return Some("the levels are `emerg`, `alert`, `crit`, `err`, `warn`, `notice`, `info` and `debug`, or a number from 0 to 7".into());
+    }
+    if has(Rule::digits) || has(Rule::number) {
+        return Some("write a number here, such as `0` or `1000-1999`".into());
     }
     if has(Rule::name) || has(Rule::chain_ref) {
         return Some(
