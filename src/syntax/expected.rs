@@ -378,24 +378,22 @@ pub(super) fn syntax_error(
 
     // A reserved word where a name belongs.
     if let Some(w) = word.filter(|w| is_keyword(w)) {
-        if has(Rule::name) || has(Rule::chain_ref) || has(Rule::svc_ref) {
-            let what = if ctx == Ctx::Top && word_at_start(text, stmt_start) == Some("chain")
-                || has(Rule::chain_ref)
-            {
-                "chain"
+        if has(Rule::name) || has(Rule::chain_ref) {
+            let chain = has(Rule::chain_ref)
+                || ctx == Ctx::Top && word_at_start(text, stmt_start) == Some("chain");
+            let (what, example) = if chain {
+                ("a chain name", format!("{w}-chain"))
             } else {
-                "name"
+                ("a name", format!("{w}-1"))
             };
             return Diagnostic::error(
                 "syntax",
-                format!("`{w}` is a reserved keyword and cannot be used as a {what} name")
-                    .replace("a name name", "a name"),
+                format!("`{w}` is a reserved keyword and cannot be used as {what}"),
                 span,
             )
             .primary_label("reserved keyword")
             .help(format!(
-                "keywords are reserved; choose another name, such as `{w}-{}`",
-                if what == "chain" { "chain" } else { "1" }
+                "keywords are reserved; choose another name, such as `{example}`"
             ));
         }
     }
