@@ -1195,11 +1195,37 @@ impl Sema<'_> {
     }
 
     pub fn assertion(&mut self, a: &ast::AssertDecl) -> Option<ir::Assertion> {
-        let chain = self.syms.chain_index.get(a.chain.node.as_str()).copied();
-        if chain.is_none() {
-            self.unknown_chain(&a.chain);
+        let name = &a.chain.node;
+        let chain = self.syms.chain_index.get(name.as_str()).copied();
+        match chain {
+            None if builtin_hook(name).is_some() => self.diags.push(
+                Diagnostic::error(
+                    "unknown-chain",
+                    format!("the policy has no `{name}` chain"),
+                    a.chain.span,
+                )
+                .primary_label("this assertion is about a chain that is not declared")
+                .help(format!(
+                    "declare it, e.g. `chain {name} policy drop {{}}`; without it the kernel accepts every {name} packet"
+                )),
+            ),
+            None => self.unknown_chain(&a.chain),
+            Some(c) if builtin_hook(name).is_none() => self.diags.push(
+                Diagnostic::error(
+                    "assert-on-user-chain",
+                    format!("an assertion about the user chain `{name}`"),
+                    a.chain.span,
+                )
+                .primary_label("assertions are about the built-in chains `input`, `output` and `forward`")
+                .label(self.syms.chains[c].name.span, "a user chain, declared here")
+                .help("assert on the built-in chain that jumps to it: its verdict includes this chain's"),
+            ),
+            Some(_) => {}
         }
-        let site = chain.map(|c| self.sites[c]).unwrap_or_default();
+        let site = match chain {
+            Some(c) => self.sites[c],
+            None => builtin_hook(name).map(Site::hook).unwrap_or_default(),
+        };
         let m = self.lower_matches(&a.matches, &site)?;
         Some(ir::Assertion {
             kind: match a.kind.node {
@@ -1207,7 +1233,7 @@ impl Sema<'_> {
                 ast::AssertKind::Deny => ir::AssertKind::Deny,
                 ast::AssertKind::Reachable => ir::AssertKind::Reachable,
             },
-            chain: ChainId(chain? as u32),
+            chain: ChainId(chain.filter(|_| builtin_hook(name).is_some())? as u32),
             matches: Match { conds: m.conds },
             span: a.span,
         })
