@@ -349,6 +349,11 @@ pub const ERRORS: &[ErrorInfo] = &[
         summary: "a default policy on a user chain",
     },
     ErrorInfo {
+        name: "assert-on-user-chain",
+        severity: Severity::Error,
+        summary: "an `assert` about a user chain rather than `input`, `output` or `forward`",
+    },
+    ErrorInfo {
         name: "bad-egress-selector",
         severity: Severity::Error,
         summary: "an egress block that selects neither a user nor a group",
