@@ -2,7 +2,9 @@
 //! only module that prints. One file per subcommand; [`run`] dispatches.
 
 pub mod args;
+pub mod apply;
 mod check;
+pub mod compile;
 mod explain;
 
 use args::{Cli, ColorChoice, Command};

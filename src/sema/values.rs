@@ -552,7 +552,7 @@ impl Sema<'_> {
     pub fn service_def(&mut self, values: &[Spanned<Value>], id: DefId) -> Option<Vec<L4>> {
         let mut alts = Vec::new();
         let mut ok = true;
-        for v in values {
+        for v in self.continue_icmp(values) {
             match &v.node {
                 Value::Service { proto, args } => match self.proto_entry(proto, args, Some(id)) {
                     Some(a) => alts.push(a),
@@ -567,7 +567,7 @@ impl Sema<'_> {
                     None => ok = false,
                 },
                 _ => {
-                    self.wrong_value(v, "a protocol entry like `tcp 80` or a service name");
+                    self.wrong_value(&v, "a protocol entry like `tcp 80` or a service name");
                     ok = false;
                 }
             }
@@ -575,8 +575,40 @@ impl Sema<'_> {
         ok.then(|| merge_alts(alts))
     }
 
+    /// In a service, a bare word after an `icmp`/`icmpv6` entry is a
+    /// service name by the grammar. When no definition has that name and
+    /// it is an ICMP type name, it continues the ICMP entry instead:
+    /// `icmpv6 nd-router-solicit, nd-router-advert` reads as one entry.
+    fn continue_icmp(&self, values: &[Spanned<Value>]) -> Vec<Spanned<Value>> {
+        let mut out: Vec<Spanned<Value>> = Vec::with_capacity(values.len());
+        for v in values {
+            if let Value::Name(n) = &v.node {
+                let is_icmp_name = n.eq_ignore_ascii_case("any")
+                    || Family::ALL.iter().any(|&f| icmp::lookup(f, n).is_some());
+                if is_icmp_name && !self.syms.def_index.contains_key(n.as_str()) {
+                    if let Some(Spanned {
+                        node: Value::Service { proto, args },
+                        span,
+                    }) = out.last_mut()
+                    {
+                        if matches!(proto.node, Proto::Icmp | Proto::Icmpv6) {
+                            args.push(v.clone());
+                            if span.file == v.span.file {
+                                *span = span.to(v.span);
+                            }
+                            continue;
+                        }
+                    }
+                }
+            }
+            out.push(v.clone());
+        }
+        out
+    }
+
     /// Socket owners: `uid N`, `uid N-M`, a quoted name, a name of a
-    /// definition of the same kind.
+    /// definition of the same kind. `root` (bare, when nothing else is
+    /// called so, or quoted) is uid or gid 0 on every Linux host.
     pub fn owners(
         &mut self,
         values: &[Spanned<Value>],
@@ -618,6 +650,11 @@ impl Sema<'_> {
                     );
                     ok = false;
                 }
+                Value::Str(s) if s == "root" => out.push(OwnerRange {
+                    lo: 0,
+                    hi: 0,
+                    host_name: Some(s.clone()),
+                }),
                 Value::Str(s) => {
                     if self.check_owner_name(s, v.span, def_word) {
                         out.push(self.symbolic_owner(kind, s));
@@ -625,6 +662,12 @@ impl Sema<'_> {
                         ok = false;
                     }
                 }
+                Value::Name(n) if n == "root" && !self.syms.def_index.contains_key("root") => out
+                    .push(OwnerRange {
+                        lo: 0,
+                        hi: 0,
+                        host_name: None,
+                    }),
                 Value::Name(n) => match self.resolve(n, v.span, &[class], user) {
                     Some((_, val)) => {
                         if let DefValue::Owners(o) = &*val {

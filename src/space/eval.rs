@@ -108,13 +108,23 @@ struct Open {
 impl Open {
     /// The packets of this term that reach rule `i` of `chain`.
     fn closed(&self, chain: u32, i: u32) -> Vec<Seg> {
+        self.closed_skipping(chain, i, None)
+    }
+
+    /// Like [`Open::closed`], as if rule `skip` (chain, index) were absent.
+    fn closed_skipping(&self, chain: u32, i: u32, skip: Option<(u32, u32)>) -> Vec<Seg> {
         let mut negs = self.negs.clone();
-        if self.join < i {
-            negs.push(Seg::Rules {
-                chain,
-                lo: self.join,
-                hi: i,
-            });
+        let mut push = |lo: u32, hi: u32| {
+            if lo < hi {
+                negs.push(Seg::Rules { chain, lo, hi });
+            }
+        };
+        match skip {
+            Some((c, k)) if c == chain && self.join <= k && k < i => {
+                push(self.join, k);
+                push(k + 1, i);
+            }
+            _ => push(self.join, i),
         }
         negs
     }
@@ -289,6 +299,8 @@ struct Event {
 
 struct Walk<'a, 'f> {
     flow: Option<&'f mut Flow>,
+    /// A rule (chain, index) the walk treats as removed.
+    skip: Option<(u32, u32)>,
     on: Option<&'f mut dyn FnMut(Event, Term) -> bool>,
     scratch: &'a mut Scratch,
     terms: usize,
@@ -490,6 +502,7 @@ impl<'p> Analysis<'p> {
             let Some(base) = base else { continue };
             let mut w = Walk {
                 flow: Some(&mut flow),
+                skip: None,
                 on: None,
                 scratch: &mut scratch,
                 terms: 0,
@@ -591,6 +604,9 @@ impl<'p> Analysis<'p> {
             };
             let Some(j) = j else { break };
             last = Some(j);
+            if w.skip == Some((chain, j)) {
+                continue;
+            }
             let g = off + j;
             let (ea, eb) = mb.enter[g as usize];
             let enter = &mb.arena[ea as usize..eb as usize];
@@ -601,7 +617,7 @@ impl<'p> Analysis<'p> {
                         pieces.push(Term {
                             hook,
                             pos,
-                            negs: t.closed(chain, j),
+                            negs: t.closed_skipping(chain, j, w.skip),
                         });
                     }
                 }
@@ -689,7 +705,7 @@ impl<'p> Analysis<'p> {
             returns.push(Term {
                 hook,
                 pos: t.pos,
-                negs: t.closed(chain, n),
+                negs: t.closed_skipping(chain, n, w.skip),
             });
         }
         if let (Some(f), Some(id)) = (w.flow.as_deref_mut(), id) {
@@ -1126,7 +1142,7 @@ impl<'p> Analysis<'p> {
                     }
                 }
             };
-            match self.continue_from(mi, id, r.index + 1, init, &mut on, &mut s) {
+            match self.continue_from(mi, id, r.index + 1, init, &mut on, Some((chain, r.index)), &mut s) {
                 Ok(()) | Err(Halt::Stop) => {}
                 Err(Halt::Error(_)) => unknown = true,
             }
@@ -1154,6 +1170,7 @@ impl<'p> Analysis<'p> {
         start: u32,
         init: Vec<Open>,
         on: &mut dyn FnMut(Event, Term) -> bool,
+        skip: Option<(u32, u32)>,
         s: &mut Scratch,
     ) -> Result<(), Halt> {
         let f = &self.flows[mi];
@@ -1164,6 +1181,7 @@ impl<'p> Analysis<'p> {
             let inst = &f.insts[cur as usize];
             let mut w = Walk {
                 flow: None,
+                skip,
                 on: Some(&mut *on),
                 scratch: s,
                 terms: 0,

@@ -13,6 +13,7 @@
 pub mod ast;
 mod build;
 mod expected;
+mod fast;
 mod grammar;
 mod parser;
 #[cfg(test)]

@@ -10,6 +10,7 @@
 use super::ast::{self, Annotation, Item};
 use super::build::{Bug, Builder};
 use super::expected::{self, Ctx};
+use super::fast;
 use super::grammar::{HwParser, Rule};
 use crate::diagnostics::Diagnostic;
 use crate::source::{FileId, Span};
@@ -18,12 +19,19 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 pub(super) fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    parse_with(file, text, true)
+}
+
+/// `fast: false` turns off the hand-written rule reader: the pure pest
+/// parser that tests compare it with.
+pub(super) fn parse_with(file: FileId, text: &str, fast: bool) -> (ast::File, Vec<Diagnostic>) {
     let mut d = Driver {
         text,
         pos: 0,
+        fast,
         items: Vec::new(),
         pending: Vec::new(),
-        b: Builder::new(file),
+        b: Builder::new(text, file),
     };
     if text.starts_with('\u{feff}') {
         d.pos = '\u{feff}'.len_utf8();
@@ -99,10 +107,11 @@ struct Body {
 struct Driver<'t> {
     text: &'t str,
     pos: usize,
+    fast: bool,
     items: Vec<Item>,
     /// Annotations waiting for the item or rule they apply to.
     pending: Vec<Annotation>,
-    b: Builder,
+    b: Builder<'t>,
 }
 
 impl<'t> Driver<'t> {
@@ -141,14 +150,7 @@ impl<'t> Driver<'t> {
 
     /// Skips spaces, comments, line breaks and `;`.
     fn skip_blank(&mut self) {
-        let b = self.text.as_bytes();
-        while let Some(&c) = b.get(self.pos) {
-            match c {
-                b' ' | b'\t' | b'\r' | b'\n' | b';' => self.pos += 1,
-                b'#' => self.pos = line_end(b, self.pos),
-                _ => break,
-            }
-        }
+        self.pos = skip_blank(self.text.as_bytes(), self.pos);
     }
 
     fn report(&mut self, f: Failure, ctx: Ctx, stmt_start: usize) {
@@ -337,6 +339,17 @@ impl<'t> Driver<'t> {
                     }
                 }
                 continue;
+            }
+            // The fast reader takes the statement as the scanner cuts it;
+            // see `fast` for why that is where pest would end it too.
+            if self.fast && kind == Block::Chain {
+                let end = scan_statement(self.text.as_bytes(), start, true);
+                if let Some(mut r) = fast::rule(self.b.file, self.text, start, end) {
+                    r.annotations = std::mem::take(&mut self.pending);
+                    body.rules.push(r);
+                    self.pos = end;
+                    continue;
+                }
             }
             match self.run(kind.rule()) {
                 Ok(pair) => {
@@ -539,6 +552,18 @@ fn a_noun(kind: Block) -> &'static str {
         Block::Chain => "a chain",
         Block::Egress => "an `egress` block",
     }
+}
+
+/// Skips spaces, comments, line breaks and `;` from `p`.
+fn skip_blank(b: &[u8], mut p: usize) -> usize {
+    while let Some(&c) = b.get(p) {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' | b';' => p += 1,
+            b'#' => p = line_end(b, p),
+            _ => break,
+        }
+    }
+    p
 }
 
 /// The index of the `\n` that ends the line containing `p` (or the end).
