@@ -368,7 +368,7 @@ fn ports_need_a_port_protocol() {
       help: add the protocol to the rule, e.g. `tcp dport ...`, or use a service
     error port-without-protocol: `sport` in a rule without `tcp`, `udp` or `sctp`
       ^ t.hw:3:15 `sport 80` ports need a protocol that has ports
-      - t.hw:3:10 `icmp ` this protocol has no ports
+      - t.hw:3:10 `icmp` this protocol has no ports
       help: add the protocol to the rule, e.g. `tcp sport ...`, or use a service
     error port-without-protocol: `dport` in a rule without `tcp`, `udp` or `sctp`
       ^ t.hw:4:19 `dport 80` ports need a protocol that has ports
@@ -376,7 +376,7 @@ fn ports_need_a_port_protocol() {
       help: add the protocol to the rule, e.g. `tcp dport ...`, or use a service
     error port-without-protocol: `dport` in a rule without `tcp`, `udp` or `sctp`
       ^ t.hw:5:18 `dport 80` ports need a protocol that has ports
-      - t.hw:5:10 `not tcp ` a negated protocol does not say which protocol the packet has
+      - t.hw:5:10 `not tcp` a negated protocol does not say which protocol the packet has
       help: add the protocol to the rule, e.g. `tcp dport ...`, or use a service
     "
     );
@@ -504,11 +504,11 @@ fn families_of_one_rule_must_meet() {
         @"
     error family-mismatch: these matches have no address family in common, so they never match
       ^ t.hw:3:18 `to 2001:db8::1` this matches only IPv6 packets
-      - t.hw:3:10 `from v4 ` this matches only IPv4 packets
+      - t.hw:3:10 `from v4` this matches only IPv4 packets
       help: IPv4 and IPv6 packets are matched separately: write one rule per family, or use addresses of one family
     error family-mismatch: these matches have no address family in common, so they never match
       ^ t.hw:4:17 `from 192.0.2.0/24` this matches only IPv4 packets
-      - t.hw:4:10 `icmpv6 ` this matches only IPv6 packets
+      - t.hw:4:10 `icmpv6` this matches only IPv6 packets
       help: IPv4 and IPv6 packets are matched separately: write one rule per family, or use addresses of one family
     "
     );
@@ -926,7 +926,7 @@ fn ports_fold_into_the_protocol() {
     check!("chain input {\n  accept tcp 80 dport 443\n}\n", @"
     error ports-never-match: `dport` has no port in common with the rule's protocol match
       ^ t.hw:2:17 `dport 443` none of these ports is allowed by the protocol match
-      - t.hw:2:10 `tcp 80 ` the protocol match allows only these ports
+      - t.hw:2:10 `tcp 80` the protocol match allows only these ports
       help: the rule can never match; fix the ports, or split the rule in two
     ");
 }
