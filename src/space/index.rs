@@ -233,7 +233,7 @@ mod tests {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((seed >> 33) % m as u64) as u32
         };
-        for t in 0..800u32 {
+        for t in 0..3000u32 {
             let mut b = Bx { lo: [0; D], hi: [63; D] };
             for d in 0..3 {
                 // Some wildcards, some narrow boxes.
@@ -251,7 +251,7 @@ mod tests {
         let mut stack = Vec::new();
         for qi in 0..100 {
             let q = items[qi * 7].0;
-            let (lo, hi) = (rnd(300), 300 + rnd(500));
+            let (lo, hi) = (rnd(1000), 1000 + rnd(2000));
             let mut got = Vec::new();
             idx.query(&q, lo, hi, &mut stack, |_, t| got.push(t));
             got.sort_unstable();
