@@ -47,6 +47,19 @@ fn check_policy(seed: u64, unknowns: bool) -> Result<(), TestCaseError> {
     let p = random_policy(&mut g, unknowns);
     let an = Analysis::new(&p).expect("analysis");
     let rules = rules_of(&p);
+    let covered: BTreeSet<RuleRef> = an
+        .covered_rules(Approx::Over)
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    for &r in &rules {
+        prop_assert_eq!(
+            covered.contains(&r),
+            matches!(an.coverage(r, Approx::Over), Coverage::Covered { .. }),
+            "covered_rules and coverage disagree on {:?}",
+            r
+        );
+    }
     for _ in 0..PACKETS {
         let pk = random_packet(&mut g);
         let verdicts = reference::decide(&p, &pk);
@@ -74,6 +87,17 @@ fn check_policy(seed: u64, unknowns: bool) -> Result<(), TestCaseError> {
                 verdicts == BTreeSet::from([Verdict::Drop]),
                 "Drop⁻ holds a packet not surely dropped\n{}",
                 ctx()
+            );
+        }
+        // Covered (under `Over`) means: under no outcome of the unknowns.
+        let (_, matched_now) = visits(&p, &pk);
+        for r in matched_now.intersection(&covered) {
+            prop_assert!(
+                false,
+                "rule {:?} called covered but packet {} matches it\n{}",
+                r,
+                pk,
+                show(&p)
             );
         }
         if an.is_exact() {
