@@ -18,3 +18,4 @@ pub mod sema;
 pub mod source;
 pub mod space;
 pub mod syntax;
+pub mod testgen;

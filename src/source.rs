@@ -258,7 +258,8 @@ mod tests {
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(7), (2, 4));
-        assert_eq!(f.line_col(9), (3, 1));
+        assert_eq!(f.line_col(8), (3, 1));
+        assert_eq!(f.line_col(9), (3, 2));
         assert_eq!(f.line_text(2), "cdé");
     }
 }
