@@ -268,3 +268,32 @@ fn killed_apply_is_rolled_back_by_the_watchdog() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn apply_refuses_without_root() {
+    use std::process::Command;
+    if !netns::have_tools(&["setpriv"]) {
+        return;
+    }
+    let hwc = env!("CARGO_BIN_EXE_hwc");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            hwc,
+            "apply",
+            "x.hw",
+        ])
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("setpriv:") {
+        // Not root, so setpriv itself cannot drop to another user.
+        eprintln!("!!! SKIPPED: setpriv cannot switch users here: {stderr}");
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("must run as root"), "{stderr}");
+}
