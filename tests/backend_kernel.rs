@@ -76,3 +76,82 @@ fn return_after_goto_from_a_base_chain_applies_its_policy_nft() {
         .expect("load");
     assert!(!sends(&ns), "nft: after a goto the base policy applies");
 }
+
+/// `drop not user root` in output, as both backends write it: root's
+/// datagrams pass, another user's are dropped.
+#[test]
+fn negated_owner_rule_behaves_in_the_kernel() {
+    use hwc::backend::{compile, Target};
+    use hwc::ir::*;
+    use hwc::source::Span;
+    if !netns::have_tools(&["setpriv"]) {
+        return;
+    }
+    let mut not_root = Cond::new(
+        Test::Uid(vec![OwnerRange {
+            lo: 0,
+            hi: 0,
+            host_name: None,
+        }]),
+        Span::default(),
+    )
+    .negate();
+    not_root.owner_negation = OwnerNegation::Xt;
+    let policy = Policy {
+        name: "owner".into(),
+        family: FamilySet::INET,
+        origin: Origin::Policy,
+        chains: vec![Chain {
+            name: "output".into(),
+            kind: ChainKind::Base(Hook::Output),
+            policy: Some(Verdict::Accept),
+            rules: vec![Rule {
+                matches: Match {
+                    conds: vec![not_root],
+                },
+                action: Action::Drop,
+                span: Span::default(),
+                allow: Vec::new(),
+                comment: None,
+            }],
+            span: Span::default(),
+            allow: Vec::new(),
+        }],
+        assertions: Vec::new(),
+        egress: Vec::new(),
+        definitions: Vec::new(),
+        span: Span::default(),
+    };
+    let as_nobody = |ns: &netns::Netns| {
+        let out = ns.run(
+            "setpriv",
+            &[
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "bash",
+                "-c",
+                "echo x > /dev/udp/127.0.0.1/9",
+            ],
+            None,
+        );
+        out.status.success()
+    };
+    for target in [Target::Iptables, Target::Nftables] {
+        let Some(ns) = ready() else { return };
+        assert!(as_nobody(&ns), "nobody can send before any rule");
+        for a in compile(&policy, None, target).expect("compiles") {
+            let (tool, args): (&str, &[&str]) = match a.suffix {
+                "ipt4" => ("iptables-restore", &[]),
+                "ipt6" => ("ip6tables-restore", &[]),
+                _ => ("nft", &["-f", "-"]),
+            };
+            ns.ok(tool, args, Some(&a.text)).expect("load");
+        }
+        assert!(sends(&ns), "{target:?}: root's datagram must pass");
+        assert!(
+            !as_nobody(&ns),
+            "{target:?}: another user's datagram must be dropped"
+        );
+    }
+}
