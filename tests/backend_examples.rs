@@ -89,3 +89,40 @@ fn rel_or_abs(rel: &Path, abs: &Path) -> PathBuf {
         abs.to_path_buf()
     }
 }
+
+/// The generated policies of every `hwc::testgen` shape compile to both
+/// targets and load into the kernel.
+#[test]
+fn generated_policies_compile_and_load() {
+    use hwc::source::MemoryLoader;
+    use hwc::testgen::{self, Shape};
+    let tools = netns::have_tools(&["iptables-restore", "ip6tables-restore", "nft"]);
+    for shape in Shape::ALL {
+        for seed in [1, 2] {
+            let text = testgen::generate(shape, 600, seed);
+            let path = Path::new("gen.hw");
+            let loader = MemoryLoader::default().with(path, text);
+            let mut sources = SourceMap::new();
+            let (policy, diags) = hwc::sema::load(path, &loader, &mut sources);
+            let policy = policy.unwrap_or_else(|| panic!("{}: {diags:#?}", shape.name()));
+            let ipt = iptables::emit(&policy, Some(&sources))
+                .unwrap_or_else(|d| panic!("{} iptables: {d:#?}", shape.name()));
+            let nft = nftables::emit(&policy, Some(&sources))
+                .unwrap_or_else(|d| panic!("{} nftables: {d:#?}", shape.name()));
+            if !tools {
+                continue;
+            }
+            let Some(ns) = netns::Netns::new() else {
+                continue;
+            };
+            for (v6, text) in [(false, &ipt.v4), (true, &ipt.v6)] {
+                if let Some(t) = text {
+                    ns.check_iptables(v6, t)
+                        .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", shape.name()));
+                }
+            }
+            ns.check_nft(&nft)
+                .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", shape.name()));
+        }
+    }
+}
