@@ -79,12 +79,25 @@ pub(crate) fn run(args: &CompileArgs, term: &Terminal) -> Exit {
             }
             Err(e) => {
                 eprintln!(
-                    "hwc: error: cannot write into `{}`: {e}",
-                    render::display_path(dir)
+                    "hwc: error: cannot write into `{}`: {}",
+                    render::display_path(dir),
+                    io_words(&e)
                 );
+                eprintln!("  help: create the directory first, or check its permissions");
                 Exit::Failure
             }
         },
+    }
+}
+
+/// An I/O error in lowercase words, without the OS error number.
+fn io_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
