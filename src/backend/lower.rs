@@ -1078,6 +1078,16 @@ impl<'a> Lowering<'a> {
             ..KMatch::default()
         };
         if let Some(specs) = &l4.icmp {
+            // Every code of a type is the type alone (and saves iptables
+            // 256 rules).
+            let specs: Vec<IcmpSpec> = specs
+                .iter()
+                .map(|s| IcmpSpec {
+                    ty: s.ty,
+                    code: s.code.filter(|&c| c != (0, u8::MAX)),
+                })
+                .collect();
+            let specs = &specs;
             let v6 = l4.proto == ir::dim::PROTO_ICMPV6;
             let family = if v6 { Family::V6 } else { Family::V4 };
             let with = |specs: Vec<IcmpSpec>| KMatch {
