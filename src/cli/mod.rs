@@ -1,8 +1,10 @@
 //! The `hwc` command line: argument parsing, file and terminal I/O. The
 //! only module that prints. One file per subcommand; [`run`] dispatches.
 
+pub mod apply;
 pub mod args;
 mod check;
+pub mod compile;
 mod explain;
 
 use args::{Cli, ColorChoice, Command};
@@ -45,6 +47,8 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Compile(a) => compile::run(a, &term),
+        Command::Apply(a) => apply::run(a, &term),
     }
 }
 
