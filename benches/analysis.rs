@@ -196,6 +196,17 @@ fn detail(loader: &MemoryLoader, path: &Path) {
         eprintln!("  rule facts (all)    {:>9.1} ms", t.elapsed().as_secs_f64() * 1e3);
     }
     let ctx = Context::new(&policy);
+    if let Ok(only) = std::env::var("HWC_BENCH_LINT") {
+        // Profiling aid: run one lint many times.
+        for l in analysis::REGISTRY.iter().filter(|l| l.name == only) {
+            let t = Instant::now();
+            for _ in 0..20 {
+                std::hint::black_box((l.check)(&ctx));
+            }
+            eprintln!("  {:<19} {:>9.1} ms per run", l.name, t.elapsed().as_secs_f64() * 1e3 / 20.0);
+        }
+        return;
+    }
     for l in analysis::REGISTRY {
         let t = Instant::now();
         let n = (l.check)(&ctx).len();

@@ -37,10 +37,10 @@ use super::rules::MAX_LABELS;
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::ir::dim::Dim;
-use crate::ir::{AssertKind, Assertion, ChainKind, Egress, Hook, Packet, Verdict};
-use crate::space::eval::{intersection, Analysis, Answer, EvalSet};
+use crate::ir::{AssertKind, Assertion, ChainId, ChainKind, Egress, Hook, Packet, Verdict};
+use crate::space::eval::{Analysis, Answer};
 use crate::space::reference::{self, Decider};
-use crate::space::{convert, Approx, BoxSet, RuleRef};
+use crate::space::{convert, Approx, BoxSet};
 
 pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let p = ctx.policy;
@@ -66,47 +66,40 @@ enum Found {
     Unknown,
 }
 
-/// Looks for a packet in `set(a)`: first certain ones, then possible ones.
-fn find<'a>(an: &'a Analysis<'a>, set: impl Fn(Approx) -> Answer) -> Found {
-    let over = set(Approx::Over);
-    match over {
-        Answer::Empty => Found::None,
-        Answer::Unknown => Found::Unknown,
-        Answer::Witness(w) if an.is_exact() => Found::Definite(w),
-        Answer::Witness(w) => match set(Approx::Under) {
-            Answer::Witness(d) => Found::Definite(d),
-            _ => Found::Possible(w),
-        },
-    }
-}
-
-/// The packets of `m` that `chain` gives `v`, where `chain` may be a user
-/// chain (then only packets that enter it count).
-fn verdict_set(an: &Analysis, chain: crate::ir::ChainId, m: &BoxSet, v: Verdict, a: Approx) -> Answer {
-    let of = |h: Hook| -> EvalSet<'_> {
-        match v {
-            Verdict::Accept => an.accepted(h, a),
-            Verdict::Drop => an.dropped(h, a),
+/// Looks for a packet of `m` that `chain` gives verdict `v` (packets of
+/// families the policy does not filter are accepted): a certain one, else
+/// a possible one.
+fn find(an: &Analysis, chain: ChainId, m: &BoxSet, v: Verdict) -> Found {
+    let one = |a: Approx, wanted: &dyn Fn(Option<Verdict>) -> bool| -> Answer {
+        let d = an.decisions_in(chain, m, a, wanted, 1);
+        if let Some(d) = d.found.into_iter().next() {
+            return Answer::Witness(d.witness);
         }
-    };
-    match an.policy().chain(chain).kind {
-        ChainKind::Base(h) => of(h).intersect(m).check(),
-        ChainKind::User => {
-            let entering = an.reach(RuleRef { chain, index: 0 }, a).intersect(m);
-            let mut unknown = false;
-            for h in Hook::ALL {
-                match intersection(&entering, &of(h)) {
+        let mut unknown = d.unknown;
+        if v == Verdict::Accept {
+            if let ChainKind::Base(h) = an.policy().chain(chain).kind {
+                match an.unfiltered(h).intersect(m).check() {
                     Answer::Witness(w) => return Answer::Witness(w),
                     Answer::Unknown => unknown = true,
                     Answer::Empty => {}
                 }
             }
-            if unknown {
-                Answer::Unknown
-            } else {
-                Answer::Empty
-            }
         }
+        if unknown {
+            Answer::Unknown
+        } else {
+            Answer::Empty
+        }
+    };
+    // Possible: the verdict, or an opaque target that may give it.
+    match one(Approx::Over, &|w| w == Some(v) || w.is_none()) {
+        Answer::Empty => Found::None,
+        Answer::Unknown => Found::Unknown,
+        Answer::Witness(w) if an.is_exact() => Found::Definite(w),
+        Answer::Witness(w) => match one(Approx::Under, &|x| x == Some(v)) {
+            Answer::Witness(d) => Found::Definite(d),
+            _ => Found::Possible(w),
+        },
     }
 }
 
@@ -122,7 +115,7 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
     let name = &chain.name;
     if a.kind == AssertKind::Reachable {
         // Holds when some matching packet is certainly accepted.
-        match find(an, |x| verdict_set(an, a.chain, &m, Verdict::Accept, x)) {
+        match find(an, a.chain, &m, Verdict::Accept) {
             Found::Definite(_) => return None,
             Found::Possible(w) => {
                 return Some(not_proven(ctx, a.span, says, w, &format!("`{name}` may accept no packet this matches")))
@@ -132,13 +125,13 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
         }
         let message = format!("assertion failed: `{name}` accepts no packet this matches");
         let d = Diagnostic::new("assertion-failed", message, a.span).primary_label(says);
-        return Some(match find(an, |x| verdict_set(an, a.chain, &m, Verdict::Drop, x)) {
+        return Some(match find(an, a.chain, &m, Verdict::Drop) {
             Found::Definite(w) | Found::Possible(w) => counterexample(ctx, d, w),
             _ => d.note(format!("no packet that `{name}` sees matches it")),
         }
         .help("accept the packets this describes, or correct the assertion"));
     }
-    match find(an, |x| verdict_set(an, a.chain, &m, bad, x)) {
+    match find(an, a.chain, &m, bad) {
         Found::None => None,
         Found::Unknown => Some(out_of_budget(a.span, says)),
         Found::Possible(w) => Some(not_proven(

@@ -9,11 +9,10 @@
 //! claimed only from `Accept⁺` (SEMANTICS.md §3).
 
 use super::Context;
-use crate::ir::{Action, ChainId, Hook, Packet, Verdict};
-use crate::space::eval::{Analysis, Answer, EvalSet};
+use crate::ir::{Hook, Packet, Verdict};
+use crate::space::eval::Answer;
 use crate::space::reference::Decider;
-use crate::space::{Approx, BoxSet, RuleRef};
-use rayon::prelude::*;
+use crate::space::{Approx, BoxSet};
 
 /// One place that accepts packets of the region.
 #[derive(Debug, Clone)]
@@ -35,34 +34,10 @@ pub struct Accepted {
     pub unknown: bool,
 }
 
-/// The first witness of a set in the under-approximation, else in the
-/// over-approximation. `None` with `unknown` set when a check ran out of
-/// budget and nothing was found.
-fn witness<'a>(
-    set: impl Fn(Approx) -> EvalSet<'a>,
-    region: &BoxSet,
-    exact: bool,
-    unknown: &mut bool,
-) -> Option<(Packet, bool)> {
-    let modes: &[Approx] = if exact {
-        &[Approx::Over]
-    } else {
-        &[Approx::Under, Approx::Over]
-    };
-    for &a in modes {
-        match set(a).intersect(region).check() {
-            Answer::Witness(p) => return Some((p, exact || a == Approx::Under)),
-            Answer::Unknown => *unknown = true,
-            Answer::Empty => {}
-        }
-    }
-    None
-}
-
 /// The rules, policy and unfiltered families that accept packets of
-/// `region` at `hook`. `unfiltered_families`: also report packets of the
-/// families the policy does not filter (a missing base chain is always
-/// reported).
+/// `region` at `hook`, one witness each. `unfiltered_families`: also
+/// report packets of the families the policy does not filter (a missing
+/// base chain is always reported).
 pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_families: bool) -> Accepted {
     let Some(an) = ctx.analysis() else {
         return Accepted {
@@ -70,54 +45,30 @@ pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_famili
             unknown: true,
         };
     };
-    let exact = an.is_exact();
-    let candidates = accepting_rules(ctx, an, region);
-    let per_rule: Vec<(Option<Accepting>, bool)> = candidates
-        .par_iter()
-        .map(|&r| {
-            let mut unknown = false;
-            let rule = ctx.rule(r);
-            let found = if rule.action.verdict() == Some(Verdict::Accept) {
-                witness(
-                    |a| {
-                        an.decides(r, a)
-                            .map(|(_, s)| s)
-                            .unwrap_or_else(|| an.matched(r, a))
-                    },
-                    region,
-                    exact,
-                    &mut unknown,
-                )
-            } else {
-                // An opaque target may accept: only ever a possibility.
-                witness(|_| an.matched(r, Approx::Over), region, true, &mut unknown)
-                    .map(|(p, _)| (p, false))
-            };
-            (
-                found.filter(|(p, _)| p.hook == hook).map(|(p, definite)| Accepting {
-                    decider: Decider::Rule(r),
-                    witness: p,
-                    definite,
-                }),
-                unknown,
-            )
-        })
-        .collect();
     let mut out = Accepted::default();
-    for (a, unknown) in per_rule {
-        out.unknown |= unknown;
-        out.by.extend(a);
-    }
     let base = ctx.policy.base_chain(hook);
-    if let Some(c) = base {
-        if ctx.policy.chain(c).policy == Some(Verdict::Accept) {
-            let found = witness(|a| an.policy_reach(hook, a), region, exact, &mut out.unknown);
-            if let Some((p, definite)) = found {
-                out.by.push(Accepting {
-                    decider: Decider::Policy(c),
-                    witness: p,
-                    definite,
-                });
+    if let Some(base) = base {
+        // Definite: what the under-approximation accepts.
+        let under = an.decisions_in(base, region, Approx::Under, &|v| v == Some(Verdict::Accept), usize::MAX);
+        out.unknown |= under.unknown;
+        out.by.extend(under.found.into_iter().map(|d| Accepting {
+            decider: d.by,
+            witness: d.witness,
+            definite: true,
+        }));
+        if !an.is_exact() {
+            // Possible: what the over-approximation may accept (opaque
+            // targets included), where nothing definite was found.
+            let over = an.decisions_in(base, region, Approx::Over, &|v| v != Some(Verdict::Drop), usize::MAX);
+            out.unknown |= over.unknown;
+            for d in over.found {
+                if !out.by.iter().any(|a| a.decider == d.by) {
+                    out.by.push(Accepting {
+                        decider: d.by,
+                        witness: d.witness,
+                        definite: false,
+                    });
+                }
             }
         }
     }
@@ -134,34 +85,6 @@ pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_famili
             }),
             Answer::Unknown => out.unknown = true,
             Answer::Empty => {}
-        }
-    }
-    out
-}
-
-/// The accepting (or opaque) rules of chains some base chain reaches
-/// whose match meets the region at all.
-fn accepting_rules(ctx: &Context, an: &Analysis, region: &BoxSet) -> Vec<RuleRef> {
-    let mut out = Vec::new();
-    for (ci, c) in ctx.policy.chains.iter().enumerate() {
-        let chain = ChainId(ci as u32);
-        if !super::rules::reached(an, chain) {
-            continue;
-        }
-        for (i, rule) in c.rules.iter().enumerate() {
-            if !matches!(rule.action, Action::Accept | Action::Opaque(_)) {
-                continue;
-            }
-            let meets = match an.match_set(&rule.matches, Approx::Over) {
-                Ok(m) => !m.intersect(region).is_empty(),
-                Err(_) => true,
-            };
-            if meets {
-                out.push(RuleRef {
-                    chain,
-                    index: i as u32,
-                });
-            }
         }
     }
     out

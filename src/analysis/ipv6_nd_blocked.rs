@@ -30,8 +30,8 @@ use super::region::{icmpv6_control, MLD_TYPES, ND_TYPES};
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::ir::dim::{self, Dim};
-use crate::ir::{Family, Hook, Packet};
-use crate::space::eval::Answer;
+use crate::ir::{Family, Hook, Verdict};
+use crate::space::eval::Decision;
 use crate::space::packet::icmp_type_name;
 use crate::space::reference::Decider;
 use crate::space::Approx;
@@ -49,8 +49,7 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
         let Some(chain) = p.base_chain(hook) else {
             continue;
         };
-        let dropped = an.dropped(hook, Approx::Over);
-        let mut blocked: Vec<(u8, Packet)> = Vec::new();
+        let mut blocked: Vec<(u8, Decision)> = Vec::new();
         for &t in ND_TYPES.iter().chain(MLD_TYPES) {
             let mut region = icmpv6_control(&[t]).hook(hook);
             region = match hook {
@@ -63,8 +62,9 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
             let Some(boxes) = ctx.boxes(&region) else {
                 continue;
             };
-            if let Answer::Witness(w) = dropped.intersect(&boxes).check() {
-                blocked.push((t, w));
+            let may_drop = an.decisions_in(chain, &boxes, Approx::Over, &|v| v != Some(Verdict::Accept), 1);
+            if let Some(d) = may_drop.found.into_iter().next() {
+                blocked.push((t, d));
             }
         }
         if blocked.is_empty() {
@@ -79,7 +79,7 @@ fn finding(
     ctx: &Context,
     chain: crate::ir::ChainId,
     hook: Hook,
-    blocked: &[(u8, Packet)],
+    blocked: &[(u8, Decision)],
 ) -> Diagnostic {
     let c = ctx.policy.chain(chain);
     let nd = blocked.iter().any(|(t, _)| ND_TYPES.contains(t));
@@ -112,8 +112,8 @@ fn finding(
         c.name,
         names.join(", ")
     ));
-    if let Decider::Rule(r) = ctx.decider_of(w) {
+    if let Decider::Rule(r) = w.by {
         d = d.label(ctx.rule(r).span, "drops the witness");
     }
-    d.witness(w.clone())
+    d.witness(w.witness.clone())
 }

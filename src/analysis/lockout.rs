@@ -24,8 +24,7 @@ use super::region::Region;
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::ir::dim::{self, Dim};
-use crate::ir::{CtState, Hook, Match, Test};
-use crate::space::eval::Answer;
+use crate::ir::{CtState, Hook, Match, Test, Verdict};
 use crate::space::reference::Decider;
 use crate::space::Approx;
 
@@ -47,7 +46,8 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let Some(boxes) = ctx.boxes(&region) else {
         return Vec::new();
     };
-    if an.accepted(Hook::Input, Approx::Over).intersect(&boxes).check() != Answer::Empty {
+    let may_accept = an.decisions_in(input, &boxes, Approx::Over, &|v| v != Some(Verdict::Drop), 1);
+    if !may_accept.found.is_empty() || may_accept.unknown {
         return Vec::new();
     }
     let chain = p.chain(input);
@@ -59,11 +59,12 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     .primary_label("drops every new SSH connection")
     .note("loading this policy on a remote host locks its administrators out")
     .help("admit SSH from the admin network (`accept state new tcp 22 from admins`), or add `@allow(lockout)` to the chain if the host is managed another way");
-    if let Some(w) = an.dropped(Hook::Input, Approx::Under).intersect(&boxes).witness() {
-        if let Decider::Rule(r) = ctx.decider_of(&w) {
+    let dropped = an.decisions_in(input, &boxes, Approx::Under, &|v| v == Some(Verdict::Drop), 1);
+    if let Some(w) = dropped.found.into_iter().next() {
+        if let Decider::Rule(r) = w.by {
             d = d.label(ctx.rule(r).span, "drops the witness");
         }
-        d = d.witness(w);
+        d = d.witness(w.witness);
     }
     vec![d]
 }
@@ -93,5 +94,7 @@ fn ssh_ports(p: &crate::ir::Policy) -> Vec<(u128, u128)> {
     for a in &p.assertions {
         scan(&a.matches);
     }
+    out.sort_unstable();
+    out.dedup();
     out
 }

@@ -81,15 +81,23 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
         .states(&[CtState::New, CtState::Untracked])
         .not_loopback(Dim::Iif)
         .subtract(&declared);
-    let mut out = Vec::new();
-    for (hook, region) in [(Hook::Output, outbound), (Hook::Input, inbound)] {
+    let accepted = |hook: Hook, region: &Region| {
         if region.is_empty() {
-            continue;
+            return None;
         }
-        let Some(boxes) = ctx.boxes(&region) else {
+        let boxes = ctx.boxes(region)?;
+        Some(accepted_in(ctx, hook, &boxes, false))
+    };
+    // The two directions are independent: one core each.
+    let (out_acc, in_acc) = rayon::join(
+        || accepted(Hook::Output, &outbound),
+        || accepted(Hook::Input, &inbound),
+    );
+    let mut out = Vec::new();
+    for (hook, acc) in [(Hook::Output, out_acc), (Hook::Input, in_acc)] {
+        let Some(acc) = acc else {
             continue;
         };
-        let acc = accepted_in(ctx, hook, &boxes, false);
         for a in &acc.by {
             if let Some(d) = finding(ctx, hook, a, !selected.is_empty()) {
                 out.push(d);

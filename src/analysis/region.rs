@@ -9,7 +9,7 @@
 use crate::ir::dim::{self, Dim};
 use crate::ir::{CtState, FamilySet, Hook, Match};
 use crate::space::atoms::SpaceBuilder;
-use crate::space::boxes::{intersect_all, subtract_all};
+use crate::space::boxes::{drop_contained, intersect_all, subtract_all};
 use crate::space::eval::Analysis;
 use crate::space::{convert, Approx, BoxSet, CBox};
 
@@ -57,9 +57,9 @@ impl Region {
             .iter()
             .map(|&(lo, hi)| CBox::full().with(d, lo, hi))
             .collect();
-        Region {
-            boxes: intersect_all(&self.boxes, &parts),
-        }
+        let mut boxes = intersect_all(&self.boxes, &parts);
+        drop_contained(&mut boxes);
+        Region { boxes }
     }
 
     /// Restricts dimension `d` to one value.

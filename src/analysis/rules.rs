@@ -4,9 +4,11 @@
 //! on all cores.
 
 use crate::ir::{Action, ChainId, Policy, Verdict};
-use crate::space::eval::{Analysis, Coverage, Decision, Redundancy};
+use crate::space::boxes::subtract_all;
+use crate::space::eval::{Analysis, Answer, Coverage, Decision, Redundancy};
+use crate::space::index::BoxIndex;
 use crate::space::reference::Decider;
-use crate::space::{Approx, RuleRef};
+use crate::space::{ABox, Approx, BoxSet, RuleRef};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -45,13 +47,14 @@ pub struct Unneeded {
     pub witness: Option<crate::ir::Packet>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct RuleFacts {
     pub dead: Vec<Dead>,
     pub unneeded: Vec<Unneeded>,
     /// Rules with a verdict that some packet reaches (or that could not be
     /// proven dead), in reachable chains.
     pub live: Vec<RuleRef>,
+    pub boxes: RuleBoxes,
 }
 
 /// Whether some base chain reaches the chain (in the analysis).
@@ -92,8 +95,11 @@ impl RuleFacts {
                 }
             }
         }
+        let boxes = RuleBoxes::new(policy, an);
         let mut unneeded: Vec<Unneeded> = live
             .par_iter()
+            .filter(|&&r| !boxes.surely_needed(policy, an, r))
+            .filter(|&&r| an.verdict_changes(r) == Answer::Empty)
             .filter_map(|&r| match an.redundancy(r) {
                 Redundancy::Redundant { by } if !by.is_empty() => {
                     // A later rule that is dead only because this one
@@ -119,7 +125,137 @@ impl RuleFacts {
             dead,
             unneeded,
             live,
+            boxes,
         }
+    }
+}
+
+/// The match boxes of every rule (over-approximated), with an index per
+/// chain, for cheap questions about the rules after a rule.
+#[derive(Debug, Default)]
+pub struct RuleBoxes {
+    /// Per chain, per rule.
+    boxes: Vec<Vec<Vec<ABox>>>,
+    index: Vec<BoxIndex>,
+}
+
+/// Box lists longer than this are not split further (see
+/// [`RuleBoxes::surely_needed`]).
+const MAX_PIECES: usize = 256;
+
+impl RuleBoxes {
+    fn new(policy: &Policy, an: &Analysis) -> RuleBoxes {
+        let shape = an.space().shape();
+        let per_chain: Vec<(Vec<Vec<ABox>>, BoxIndex)> = policy
+            .chains
+            .par_iter()
+            .map(|c| {
+                let boxes: Vec<Vec<ABox>> = c
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        an.match_set(&r.matches, Approx::Over)
+                            .map(|b| b.boxes)
+                            .unwrap_or_else(|_| vec![an.space().full()])
+                    })
+                    .collect();
+                let items = boxes
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, bs)| bs.iter().map(move |b| (*b, i as u32)))
+                    .collect();
+                (boxes, BoxIndex::build(items, &shape))
+            })
+            .collect();
+        let (boxes, index) = per_chain.into_iter().unzip();
+        RuleBoxes { boxes, index }
+    }
+
+    /// The match boxes of a rule.
+    pub fn of(&self, r: RuleRef) -> &[ABox] {
+        &self.boxes[r.chain.0 as usize][r.index as usize]
+    }
+
+    /// The earlier rules of the same chain whose match meets the rule's
+    /// match (as boxes: they may share no packet that gets this far).
+    pub fn earlier_meeting(&self, r: RuleRef) -> Vec<RuleRef> {
+        let c = r.chain.0 as usize;
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        for b in self.of(r) {
+            self.index[c].query(b, 0, r.index, &mut stack, |_, j| out.push(j));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.into_iter()
+            .map(|index| RuleRef {
+                chain: r.chain,
+                index,
+            })
+            .collect()
+    }
+
+    /// A cheap, exact proof that removing a terminal rule changes some
+    /// verdict: a packet it decides that, without it, would meet first a
+    /// rule of the other verdict, or no rule at all in a base chain whose
+    /// policy is the other verdict. `false` means "not shown" (the full
+    /// question decides).
+    fn surely_needed(&self, policy: &Policy, an: &Analysis, r: RuleRef) -> bool {
+        let c = r.chain.0 as usize;
+        let rules = &policy.chains[c].rules;
+        let Some(v) = rules[r.index as usize].action.verdict() else {
+            return false;
+        };
+        let own = &self.boxes[c][r.index as usize];
+        let mut same: Vec<ABox> = Vec::new();
+        let mut other: Vec<ABox> = Vec::new();
+        let mut structural: Vec<ABox> = Vec::new();
+        let mut stack = Vec::new();
+        for b in own {
+            self.index[c].query(b, r.index + 1, rules.len() as u32, &mut stack, |x, j| {
+                let Some(piece) = x.intersect(b) else { return };
+                match &rules[j as usize].action {
+                    Action::Log(_) | Action::Continue(_) => {}
+                    a => match a.verdict() {
+                        Some(w) if w == v => same.push(piece),
+                        Some(_) => other.push(piece),
+                        None => structural.push(piece),
+                    },
+                }
+            });
+        }
+        if same.len() + other.len() + structural.len() > MAX_PIECES {
+            return false;
+        }
+        let matched = an.matched(r, Approx::Over);
+        let witness_in = |region: Vec<ABox>| -> bool {
+            !region.is_empty()
+                && region.len() <= MAX_PIECES
+                && matches!(matched.intersect(&BoxSet { boxes: region }).check(), Answer::Witness(_))
+        };
+        // A packet whose first later rule has the other verdict.
+        let mut first_other = other.clone();
+        first_other = subtract_all(&first_other, &same);
+        first_other = subtract_all(&first_other, &structural);
+        if witness_in(first_other) {
+            return true;
+        }
+        // A packet no later rule matches, in a base chain whose policy
+        // gives the other verdict.
+        let policy_other = policy.chains[c].policy.is_some_and(|p| p != v);
+        if policy_other {
+            let mut rest = own.clone();
+            for x in [&same, &other, &structural] {
+                rest = subtract_all(&rest, x);
+                if rest.len() > MAX_PIECES {
+                    return false;
+                }
+            }
+            if witness_in(rest) {
+                return true;
+            }
+        }
+        false
     }
 }
 

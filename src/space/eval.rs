@@ -645,6 +645,8 @@ impl<'p> Analysis<'p> {
         let n = rules.len() as u32;
         let off = self.off[chain as usize];
         let mut open = init;
+        // Open terms that a rule's leave set took entirely (by index).
+        let mut consumed: Vec<bool> = Vec::new();
         let mut returns = Vec::new();
         let checking = w.on.is_some();
         let mut pending: BinaryHeap<Reverse<u32>> = BinaryHeap::new();
@@ -686,8 +688,13 @@ impl<'p> Analysis<'p> {
             let g = off + j;
             let (ea, eb) = mb.enter[g as usize];
             let enter = &mb.arena[ea as usize..eb as usize];
+            let (la, lb) = mb.leave[g as usize];
+            let leave = &mb.arena[la as usize..lb as usize];
             let mut pieces = Vec::new();
-            for t in open.iter().filter(|t| t.join <= j) {
+            for (k, t) in open.iter().enumerate() {
+                if t.join > j || consumed.get(k).copied().unwrap_or(false) {
+                    continue;
+                }
                 for e in enter {
                     if let Some(pos) = t.pos.intersect(e) {
                         pieces.push(Term {
@@ -696,6 +703,15 @@ impl<'p> Analysis<'p> {
                             negs: t.closed_skipping(chain, j, w.skip),
                         });
                     }
+                }
+                // A term inside the rule's leave set goes no further in
+                // this chain: later rules never see it (an optimisation;
+                // the closed negations would make it empty anyway).
+                if leave.iter().any(|b| b.contains(&t.pos)) {
+                    if consumed.len() <= k {
+                        consumed.resize(k + 1, false);
+                    }
+                    consumed[k] = true;
                 }
             }
             if pieces.is_empty() {
@@ -777,7 +793,10 @@ impl<'p> Analysis<'p> {
                 }
             }
         }
-        for t in &open {
+        for (k, t) in open.iter().enumerate() {
+            if consumed.get(k).copied().unwrap_or(false) {
+                continue;
+            }
             returns.push(Term {
                 hook,
                 pos: t.pos,
@@ -1448,6 +1467,82 @@ impl<'p> Analysis<'p> {
         }
     }
 
+    /// A packet whose verdict would change if the terminal rule `r` were
+    /// removed (`Empty`: none, the rule is redundant). Cheaper than
+    /// [`Analysis::redundancy`]: decisions with the rule's own verdict are
+    /// not checked, and it stops at the first witness. Under `Over`.
+    pub fn verdict_changes(&self, r: RuleRef) -> Answer {
+        let Some(v) = self.policy.chain(r.chain).rules[r.index as usize]
+            .action
+            .verdict()
+        else {
+            return Answer::Unknown;
+        };
+        let mi = 0;
+        let f = &self.flows[mi];
+        let chain = r.chain.0;
+        let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
+        let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        let mut unknown = false;
+        let mut s = Scratch::default();
+        let mut s2 = Scratch::default();
+        for &id in &f.chain_insts[chain as usize] {
+            let inst = &f.insts[id as usize];
+            let mut init = Vec::new();
+            for t in inst.open.iter().filter(|t| t.join <= r.index) {
+                for e in enter {
+                    if let Some(pos) = t.pos.intersect(e) {
+                        init.push(Open {
+                            pos,
+                            negs: t.closed(chain, r.index),
+                            join: r.index + 1,
+                        });
+                    }
+                }
+            }
+            if init.is_empty() {
+                continue;
+            }
+            let mut found: Option<Packet> = None;
+            let mut on = |ev: Event, term: Term| -> bool {
+                if ev.verdict == Some(v) {
+                    return true;
+                }
+                match self.check_term(mi, &term, &mut s2, self.budget) {
+                    Cover::Covered => true,
+                    Cover::Unknown => {
+                        unknown = true;
+                        true
+                    }
+                    Cover::Uncovered(w) => {
+                        found = Some(self.packet(&w, term.hook));
+                        false
+                    }
+                }
+            };
+            match self.continue_from(
+                mi,
+                id,
+                r.index + 1,
+                init,
+                &mut on,
+                Some((chain, r.index)),
+                &mut s,
+            ) {
+                Ok(()) | Err(Halt::Stop) => {}
+                Err(Halt::Error(_)) => unknown = true,
+            }
+            if let Some(p) = found {
+                return Answer::Witness(p);
+            }
+        }
+        if unknown {
+            Answer::Unknown
+        } else {
+            Answer::Empty
+        }
+    }
+
     /// How the packets that rule `r` matches are decided when they enter
     /// its chain, in every call context: the decisions (rules, or a base
     /// chain's policy) that some of them meet, each with a witness. For a
@@ -1467,14 +1562,44 @@ impl<'p> Analysis<'p> {
         max: usize,
     ) -> EntryDecisions {
         let mi = self.mode(a);
-        let f = &self.flows[mi];
         let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
         let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        self.decide_from(mi, r.chain, enter, true, wanted, max)
+    }
+
+    /// How the packets of `region` that enter `chain` (every packet of the
+    /// hook, for a base chain) are decided: like
+    /// [`Analysis::entry_decisions`], for a region instead of a rule's
+    /// match. Packets of families the policy does not filter never enter
+    /// a chain (see [`Analysis::unfiltered`]).
+    pub fn decisions_in(
+        &self,
+        chain: ChainId,
+        region: &BoxSet,
+        a: Approx,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        self.decide_from(self.mode(a), chain, &region.boxes, false, wanted, max)
+    }
+
+    fn decide_from(
+        &self,
+        mi: usize,
+        chain: ChainId,
+        region: &[ABox],
+        climb: bool,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        let f = &self.flows[mi];
         let mut out = EntryDecisions::default();
         let mut s = Scratch::default();
         let mut s2 = Scratch::default();
-        let mut level: Vec<u32> = f.chain_insts[r.chain.0 as usize].clone();
+        let mut level: Vec<u32> = f.chain_insts[chain.0 as usize].clone();
         let mut seen: Vec<u32> = Vec::new();
+        // Deciders already found (a witness each).
+        let mut seen_by: std::collections::HashSet<u64> = std::collections::HashSet::new();
         while !level.is_empty() && out.found.len() < max {
             let mut next = Vec::new();
             for id in level {
@@ -1485,7 +1610,7 @@ impl<'p> Analysis<'p> {
                 let inst = &f.insts[id as usize];
                 let mut init = Vec::new();
                 for t in inst.open.iter().filter(|t| t.join == 0) {
-                    for e in enter {
+                    for e in region {
                         if let Some(pos) = t.pos.intersect(e) {
                             init.push(Open {
                                 pos,
@@ -1495,18 +1620,26 @@ impl<'p> Analysis<'p> {
                         }
                     }
                 }
-                let entered = init.iter().any(|t| {
-                    let term = Term {
-                        hook: inst.hook,
-                        pos: t.pos,
-                        negs: t.negs.clone(),
-                    };
-                    !matches!(self.check_term(mi, &term, &mut s2, self.budget), Cover::Covered)
-                });
-                if !entered {
-                    if let Some((p, _)) = inst.parent {
-                        next.push(p);
+                if climb {
+                    let entered = init.iter().any(|t| {
+                        let term = Term {
+                            hook: inst.hook,
+                            pos: t.pos,
+                            negs: t.negs.clone(),
+                        };
+                        !matches!(
+                            self.check_term(mi, &term, &mut s2, self.budget),
+                            Cover::Covered
+                        )
+                    });
+                    if !entered {
+                        if let Some((p, _)) = inst.parent {
+                            next.push(p);
+                        }
+                        continue;
                     }
+                }
+                if init.is_empty() {
                     continue;
                 }
                 let found = &mut out.found;
@@ -1515,16 +1648,24 @@ impl<'p> Analysis<'p> {
                     if !wanted(ev.verdict) {
                         return true;
                     }
-                    let by = match ev.rule {
-                        Some(g) => Decider::Rule(self.rule_of(g)),
-                        None => Decider::Policy(self.base_of(term.hook)),
+                    let (by, key) = match ev.rule {
+                        Some(g) => (Decider::Rule(self.rule_of(g)), g as u64),
+                        None => (
+                            Decider::Policy(self.base_of(term.hook)),
+                            u32::MAX as u64 + hi(term.hook) as u64,
+                        ),
                     };
-                    if found.iter().any(|d: &Decision| d.by == by) {
+                    if !seen_by.insert(key) {
                         return true;
                     }
                     match self.check_term(mi, &term, &mut s2, self.budget) {
-                        Cover::Covered => true,
+                        Cover::Covered => {
+                            // Another term may still reach it.
+                            seen_by.remove(&key);
+                            true
+                        }
                         Cover::Unknown => {
+                            seen_by.remove(&key);
                             unknown = true;
                             true
                         }
