@@ -1567,6 +1567,26 @@ impl<'p> Analysis<'p> {
         self.decide_from(mi, r.chain, enter, true, wanted, max)
     }
 
+    /// [`Analysis::entry_decisions`] for the packets of `r` inside
+    /// `region` only.
+    pub fn entry_decisions_within(
+        &self,
+        r: RuleRef,
+        region: &BoxSet,
+        a: Approx,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        let mi = self.mode(a);
+        let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
+        let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        let within: Vec<ABox> = enter
+            .iter()
+            .flat_map(|e| region.boxes.iter().filter_map(move |b| e.intersect(b)))
+            .collect();
+        self.decide_from(mi, r.chain, &within, true, wanted, max)
+    }
+
     /// How the packets of `region` that enter `chain` (every packet of the
     /// hook, for a base chain) are decided: like
     /// [`Analysis::entry_decisions`], for a region instead of a rule's
