@@ -1564,7 +1564,7 @@ impl<'p> Analysis<'p> {
         let mi = self.mode(a);
         let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
         let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
-        self.decide_from(mi, r.chain, enter, true, wanted, max)
+        self.decide_from(mi, r.chain, enter, true, wanted, &|_| false, max)
     }
 
     /// [`Analysis::entry_decisions`] for the packets of `r` inside
@@ -1584,7 +1584,7 @@ impl<'p> Analysis<'p> {
             .iter()
             .flat_map(|e| region.boxes.iter().filter_map(move |b| e.intersect(b)))
             .collect();
-        self.decide_from(mi, r.chain, &within, true, wanted, max)
+        self.decide_from(mi, r.chain, &within, true, wanted, &|_| false, max)
     }
 
     /// How the packets of `region` that enter `chain` (every packet of the
@@ -1592,17 +1592,22 @@ impl<'p> Analysis<'p> {
     /// [`Analysis::entry_decisions`], for a region instead of a rule's
     /// match. Packets of families the policy does not filter never enter
     /// a chain (see [`Analysis::unfiltered`]).
+    ///
+    /// `never`: rules known to decide no packet (rules no packet reaches,
+    /// see [`Analysis::covered_rules`]); their decisions are not checked.
     pub fn decisions_in(
         &self,
         chain: ChainId,
         region: &BoxSet,
         a: Approx,
         wanted: &dyn Fn(Option<Verdict>) -> bool,
+        never: &dyn Fn(RuleRef) -> bool,
         max: usize,
     ) -> EntryDecisions {
-        self.decide_from(self.mode(a), chain, &region.boxes, false, wanted, max)
+        self.decide_from(self.mode(a), chain, &region.boxes, false, wanted, never, max)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn decide_from(
         &self,
         mi: usize,
@@ -1610,6 +1615,7 @@ impl<'p> Analysis<'p> {
         region: &[ABox],
         climb: bool,
         wanted: &dyn Fn(Option<Verdict>) -> bool,
+        never: &dyn Fn(RuleRef) -> bool,
         max: usize,
     ) -> EntryDecisions {
         let f = &self.flows[mi];
@@ -1669,6 +1675,7 @@ impl<'p> Analysis<'p> {
                         return true;
                     }
                     let (by, key) = match ev.rule {
+                        Some(g) if never(self.rule_of(g)) => return true,
                         Some(g) => (Decider::Rule(self.rule_of(g)), g as u64),
                         None => (
                             Decider::Policy(self.base_of(term.hook)),
