@@ -43,8 +43,8 @@ fn main() {
         &[300]
     };
     println!(
-        "{:<10} {:>7}  {:>17}  {:>17}  {:>17}  {:>17}  {:>8}  {:>8}  target",
-        "shape", "rules", "load med/min ms", "prepare med/min", "lints med/min", "total med/min", "findings", "peak MB"
+        "{:<10} {:>7}  {:>17}  {:>17}  {:>17}  {:>17}  {:>8}  {:>8}  {:>7}  target",
+        "shape", "rules", "load med/min ms", "prepare med/min", "lints med/min", "total med/min", "findings", "peak MB", "cpu s"
     );
     let exe = std::env::current_exe().expect("the bench binary has a path");
     let mut missed = 0;
@@ -144,7 +144,7 @@ fn case(shape: Shape, rules: usize) {
         detail(&loader, path);
     }
     println!(
-        "{:<10} {:>7}  {:>17}  {:>17}  {:>17}  {:>17}  {:>8}  {:>8.1}",
+        "{:<10} {:>7}  {:>17}  {:>17}  {:>17}  {:>17}  {:>8}  {:>8.1}  {:>7.2}",
         shape.name(),
         rules,
         fmt(&mut load),
@@ -152,7 +152,8 @@ fn case(shape: Shape, rules: usize) {
         fmt(&mut lints),
         fmt(&mut total),
         findings,
-        peak_mb().unwrap_or(f64::NAN)
+        peak_mb().unwrap_or(f64::NAN),
+        cpu_seconds().unwrap_or(f64::NAN) / n.max(1) as f64
     );
 }
 
@@ -164,6 +165,19 @@ fn fmt(all: &mut [Duration]) -> String {
         all[all.len() / 2].as_secs_f64() * 1e3,
         all[0].as_secs_f64() * 1e3
     )
+}
+
+/// The CPU time (user and system, every thread) this process used so
+/// far, in seconds (generating the policy included).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    // Clock ticks are 1/100 s on Linux.
+    Some((utime + stime) / 100.0)
 }
 
 /// The peak resident memory of this process (VmHWM), in MB.

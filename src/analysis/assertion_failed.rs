@@ -69,9 +69,9 @@ enum Found {
 /// Looks for a packet of `m` that `chain` gives verdict `v` (packets of
 /// families the policy does not filter are accepted): a certain one, else
 /// a possible one.
-fn find(an: &Analysis, chain: ChainId, m: &BoxSet, v: Verdict) -> Found {
+fn find(ctx: &Context, an: &Analysis, chain: ChainId, m: &BoxSet, v: Verdict) -> Found {
     let one = |a: Approx, wanted: &dyn Fn(Option<Verdict>) -> bool| -> Answer {
-        let d = an.decisions_in(chain, m, a, wanted, 1);
+        let d = ctx.decisions_in(chain, m, a, wanted, 1);
         if let Some(d) = d.found.into_iter().next() {
             return Answer::Witness(d.witness);
         }
@@ -115,7 +115,7 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
     let name = &chain.name;
     if a.kind == AssertKind::Reachable {
         // Holds when some matching packet is certainly accepted.
-        match find(an, a.chain, &m, Verdict::Accept) {
+        match find(ctx, an, a.chain, &m, Verdict::Accept) {
             Found::Definite(_) => return None,
             Found::Possible(w) => {
                 return Some(not_proven(ctx, a.span, says, w, &format!("`{name}` may accept no packet this matches")))
@@ -125,13 +125,13 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
         }
         let message = format!("assertion failed: `{name}` accepts no packet this matches");
         let d = Diagnostic::new("assertion-failed", message, a.span).primary_label(says);
-        return Some(match find(an, a.chain, &m, Verdict::Drop) {
+        return Some(match find(ctx, an, a.chain, &m, Verdict::Drop) {
             Found::Definite(w) | Found::Possible(w) => counterexample(ctx, d, w),
             _ => d.note(format!("no packet that `{name}` sees matches it")),
         }
         .help("accept the packets this describes, or correct the assertion"));
     }
-    match find(an, a.chain, &m, bad) {
+    match find(ctx, an, a.chain, &m, bad) {
         Found::None => None,
         Found::Unknown => Some(out_of_budget(a.span, says)),
         Found::Possible(w) => Some(not_proven(

@@ -49,7 +49,7 @@ pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_famili
     let base = ctx.policy.base_chain(hook);
     if let Some(base) = base {
         // Definite: what the under-approximation accepts.
-        let under = an.decisions_in(base, region, Approx::Under, &|v| v == Some(Verdict::Accept), usize::MAX);
+        let under = ctx.decisions_in(base, region, Approx::Under, &|v| v == Some(Verdict::Accept), usize::MAX);
         out.unknown |= under.unknown;
         out.by.extend(under.found.into_iter().map(|d| Accepting {
             decider: d.by,
@@ -59,7 +59,7 @@ pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_famili
         if !an.is_exact() {
             // Possible: what the over-approximation may accept (opaque
             // targets included), where nothing definite was found.
-            let over = an.decisions_in(base, region, Approx::Over, &|v| v != Some(Verdict::Drop), usize::MAX);
+            let over = ctx.decisions_in(base, region, Approx::Over, &|v| v != Some(Verdict::Drop), usize::MAX);
             out.unknown |= over.unknown;
             for d in over.found {
                 if !out.by.iter().any(|a| a.decider == d.by) {

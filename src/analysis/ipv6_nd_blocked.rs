@@ -38,9 +38,9 @@ use crate::space::Approx;
 
 pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let p = ctx.policy;
-    let Some(an) = ctx.analysis() else {
+    if ctx.analysis().is_none() {
         return Vec::new();
-    };
+    }
     if !p.family.v6 {
         return Vec::new();
     }
@@ -62,7 +62,7 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
             let Some(boxes) = ctx.boxes(&region) else {
                 continue;
             };
-            let may_drop = an.decisions_in(chain, &boxes, Approx::Over, &|v| v != Some(Verdict::Accept), 1);
+            let may_drop = ctx.decisions_in(chain, &boxes, Approx::Over, &|v| v != Some(Verdict::Accept), 1);
             if let Some(d) = may_drop.found.into_iter().next() {
                 blocked.push((t, d));
             }

@@ -33,9 +33,9 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let Some(input) = p.base_chain(Hook::Input) else {
         return Vec::new();
     };
-    let Some(an) = ctx.analysis() else {
+    if ctx.analysis().is_none() {
         return Vec::new();
-    };
+    }
     let region = Region::all()
         .hook(Hook::Input)
         .families(p.family)
@@ -46,7 +46,7 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let Some(boxes) = ctx.boxes(&region) else {
         return Vec::new();
     };
-    let may_accept = an.decisions_in(input, &boxes, Approx::Over, &|v| v != Some(Verdict::Drop), 1);
+    let may_accept = ctx.decisions_in(input, &boxes, Approx::Over, &|v| v != Some(Verdict::Drop), 1);
     if !may_accept.found.is_empty() || may_accept.unknown {
         return Vec::new();
     }
@@ -59,7 +59,7 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     .primary_label("drops every new SSH connection")
     .note("loading this policy on a remote host locks its administrators out")
     .help("admit SSH from the admin network (`accept state new tcp 22 from admins`), or add `@allow(lockout)` to the chain if the host is managed another way");
-    let dropped = an.decisions_in(input, &boxes, Approx::Under, &|v| v == Some(Verdict::Drop), 1);
+    let dropped = ctx.decisions_in(input, &boxes, Approx::Under, &|v| v == Some(Verdict::Drop), 1);
     if let Some(w) = dropped.found.into_iter().next() {
         if let Decider::Rule(r) = w.by {
             d = d.label(ctx.rule(r).span, "drops the witness");

@@ -36,9 +36,9 @@ use crate::diagnostics::{lints, Diagnostic};
 use crate::ir::{self, ChainKind, Rule};
 use crate::source::Span;
 use crate::space::atoms::SpaceBuilder;
-use crate::space::eval::{Analysis, EvalError};
+use crate::space::eval::{Analysis, EntryDecisions, EvalError};
 use crate::space::reference::{self, Decider};
-use crate::space::{BoxSet, RuleRef};
+use crate::space::{Approx, BoxSet, RuleRef};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -133,6 +133,24 @@ impl<'p> Context<'p> {
     /// A region as boxes of the analysis.
     pub fn boxes(&self, r: &region::Region) -> Option<BoxSet> {
         r.on(self.analysis()?)
+    }
+
+    /// [`Analysis::decisions_in`], skipping the rules no packet reaches.
+    pub fn decisions_in(
+        &self,
+        chain: ir::ChainId,
+        region: &BoxSet,
+        a: Approx,
+        wanted: &dyn Fn(Option<ir::Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        match self.analysis() {
+            Some(an) => an.decisions_in(chain, region, a, wanted, &|r| self.rules.dead_set.contains(&r), max),
+            None => EntryDecisions {
+                found: Vec::new(),
+                unknown: true,
+            },
+        }
     }
 
     /// Where a decision is made, for a label: the rule, or the header of

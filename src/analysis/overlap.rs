@@ -58,9 +58,17 @@ fn overlaps(ctx: &Context, r: RuleRef) -> Option<Overlaps> {
     let boxes = &ctx.rule_facts().boxes;
     let v = ctx.rule(r).action.verdict()?;
     let own = boxes.of(r);
-    let mine = BoxSet {
+    let mut mine = BoxSet {
         boxes: own.to_vec(),
     };
+    // Leave out ESTABLISHED and RELATED packets (when the rule matches
+    // others): every stateful policy accepts them first.
+    if let Some(s) = super::rules::starting_states(an) {
+        let starting = mine.intersect(&s);
+        if !starting.is_empty() {
+            mine = starting;
+        }
+    }
     let candidates: Vec<RuleRef> = boxes
         .earlier_meeting(r)
         .into_iter()
@@ -68,7 +76,9 @@ fn overlaps(ctx: &Context, r: RuleRef) -> Option<Overlaps> {
             let w = ctx.rule(j).action.verdict();
             // An earlier exception inside this rule (an accept before a
             // broader drop) is how exceptions are written: not reported.
-            w.is_some_and(|w| w != v) && !inside(boxes.of(j), own)
+            w.is_some_and(|w| w != v)
+                && !inside(boxes.of(j), own)
+                && boxes.of(j).iter().any(|b| mine.boxes.iter().any(|m| m.intersects(b)))
         })
         .collect();
     let mut found = Vec::new();

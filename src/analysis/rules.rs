@@ -3,7 +3,7 @@
 //! rules the rules after them make unnecessary. Computed once per policy,
 //! on all cores.
 
-use crate::ir::{Action, ChainId, Policy, Verdict};
+use crate::ir::{Action, ChainId, Packet, Policy, Verdict};
 use crate::space::boxes::subtract_all;
 use crate::space::eval::{Analysis, Answer, Coverage, Decision, Redundancy};
 use crate::space::index::BoxIndex;
@@ -55,6 +55,8 @@ pub struct RuleFacts {
     /// proven dead), in reachable chains.
     pub live: Vec<RuleRef>,
     pub boxes: RuleBoxes,
+    /// The rules of `dead`, to look up.
+    pub dead_set: std::collections::HashSet<RuleRef>,
 }
 
 /// Whether some base chain reaches the chain (in the analysis).
@@ -69,12 +71,14 @@ impl RuleFacts {
             .into_iter()
             .filter(|(r, _)| reached(an, r.chain))
             .collect();
+        let boxes = RuleBoxes::new(policy, an);
+        let starting = starting_states(an);
         let mut dead: Vec<Dead> = dead_by
             .par_iter()
             .map(|(r, by)| Dead {
                 rule: *r,
                 by: by.clone(),
-                fate: fate(policy, an, *r),
+                fate: fate(policy, an, &boxes, starting.as_ref(), *r, by),
             })
             .collect();
         dead.sort_by_key(|d| d.rule);
@@ -95,7 +99,6 @@ impl RuleFacts {
                 }
             }
         }
-        let boxes = RuleBoxes::new(policy, an);
         let mut unneeded: Vec<Unneeded> = live
             .par_iter()
             .filter(|&&r| !boxes.surely_needed(policy, an, r))
@@ -122,6 +125,7 @@ impl RuleFacts {
             .collect();
         unneeded.sort_by_key(|u| u.rule);
         RuleFacts {
+            dead_set: dead_by.keys().copied().collect(),
             dead,
             unneeded,
             live,
@@ -137,6 +141,9 @@ pub struct RuleBoxes {
     /// Per chain, per rule.
     boxes: Vec<Vec<Vec<ABox>>>,
     index: Vec<BoxIndex>,
+    /// Per chain, the index of its first `jump`, `goto`, `return` or
+    /// opaque target (the chain's length when there is none).
+    first_structural: Vec<u32>,
 }
 
 /// Box lists longer than this are not split further (see
@@ -168,7 +175,26 @@ impl RuleBoxes {
             })
             .collect();
         let (boxes, index) = per_chain.into_iter().unzip();
-        RuleBoxes { boxes, index }
+        let first_structural = policy
+            .chains
+            .iter()
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .position(|x| {
+                        matches!(
+                            x.action,
+                            Action::Jump(_) | Action::Goto(_) | Action::Return | Action::Opaque(_)
+                        )
+                    })
+                    .unwrap_or(c.rules.len()) as u32
+            })
+            .collect();
+        RuleBoxes {
+            boxes,
+            index,
+            first_structural,
+        }
     }
 
     /// The match boxes of a rule.
@@ -259,29 +285,124 @@ impl RuleBoxes {
     }
 }
 
+/// Packets in conntrack states NEW, INVALID and UNTRACKED: those a rule
+/// after the usual `accept state established, related` can still see.
+pub fn starting_states(an: &Analysis) -> Option<BoxSet> {
+    let region = super::region::Region::all().states(&[
+        crate::ir::CtState::New,
+        crate::ir::CtState::Invalid,
+        crate::ir::CtState::Untracked,
+    ]);
+    region.on(an)
+}
+
 /// How the packets of a dead rule are decided.
-fn fate(policy: &Policy, an: &Analysis, r: RuleRef) -> Fate {
+///
+/// ESTABLISHED and RELATED packets are left out when the rule matches
+/// others: every stateful policy accepts them early, and that a later
+/// `drop` "would have dropped" them says nothing about the rule (the same
+/// reasoning as the flow-level egress question, SEMANTICS.md §2).
+fn fate(
+    policy: &Policy,
+    an: &Analysis,
+    boxes: &RuleBoxes,
+    starting: Option<&BoxSet>,
+    r: RuleRef,
+    by: &[RuleRef],
+) -> Fate {
     let rule = &policy.chain(r.chain).rules[r.index as usize];
-    let first = |want: &dyn Fn(Option<Verdict>) -> bool| {
-        an.entry_decisions(r, Approx::Over, want, 1)
-            .found
-            .into_iter()
-            .next()
+    let own = BoxSet {
+        boxes: boxes.of(r).to_vec(),
     };
-    match rule.action {
-        Action::Accept | Action::Drop | Action::Reject(_) => {
-            let v = rule.action.verdict();
-            let other = an.entry_decisions(r, Approx::Over, &|w| w != v, 1);
-            if let Some(d) = other.found.into_iter().next() {
-                Fate::Differently(d)
-            } else if other.unknown {
-                Fate::Unknown
-            } else {
-                Fate::Same(first(&|w| w == v))
-            }
-        }
-        _ => Fate::NoVerdict(first(&|_| true)),
+    let region = match starting {
+        Some(s) if !own.intersect(s).is_empty() => s.clone(),
+        _ => BoxSet {
+            boxes: vec![an.space().full()],
+        },
+    };
+    let Some(v) = rule.action.verdict() else {
+        let first = an.entry_decisions_within(r, &region, Approx::Over, &|_| true, 1);
+        return Fate::NoVerdict(first.found.into_iter().next());
+    };
+    if let Some(f) = fate_in_chain(policy, an, boxes, &own, &region, r, v, by) {
+        return f;
     }
+    let other = an.entry_decisions_within(r, &region, Approx::Over, &|w| w != Some(v), 1);
+    if let Some(d) = other.found.into_iter().next() {
+        Fate::Differently(d)
+    } else if other.unknown {
+        Fate::Unknown
+    } else {
+        let same = an.entry_decisions_within(r, &region, Approx::Over, &|w| w == Some(v), 1);
+        Fate::Same(same.found.into_iter().next())
+    }
+}
+
+/// The fate of a dead rule whose packets are all taken by earlier
+/// terminal rules of its own chain (no `jump`, `goto`, `return` or opaque
+/// target before it, and every covering rule in the chain): the earlier
+/// rules of the other verdict whose matches meet it are asked directly,
+/// without a walk. `None` when that does not apply.
+#[allow(clippy::too_many_arguments)]
+fn fate_in_chain(
+    policy: &Policy,
+    an: &Analysis,
+    boxes: &RuleBoxes,
+    own: &BoxSet,
+    region: &BoxSet,
+    r: RuleRef,
+    v: Verdict,
+    by: &[RuleRef],
+) -> Option<Fate> {
+    let rules = &policy.chain(r.chain).rules;
+    let plain = boxes.first_structural[r.chain.0 as usize] > r.index;
+    if !plain || by.iter().any(|b| b.chain != r.chain) || by.is_empty() {
+        return None;
+    }
+    let mine = own.intersect(region);
+    let witness_of = |j: RuleRef, within: &BoxSet| -> Option<Packet> {
+        let (_, set) = an.decides(j, Approx::Over)?;
+        set.intersect(within).check().witness()
+    };
+    let mut unknown = false;
+    for j in boxes.earlier_meeting(r) {
+        let w = rules[j.index as usize].action.verdict();
+        if w.map_or(true, |w| w == v) {
+            continue;
+        }
+        let meets = boxes
+            .of(j)
+            .iter()
+            .any(|b| mine.boxes.iter().any(|m| m.intersects(b)));
+        if !meets {
+            continue;
+        }
+        let Some((_, set)) = an.decides(j, Approx::Over) else {
+            continue;
+        };
+        match set.intersect(&mine).check() {
+            Answer::Witness(p) => {
+                return Some(Fate::Differently(Decision {
+                    by: Decider::Rule(j),
+                    verdict: w,
+                    witness: p,
+                }))
+            }
+            Answer::Unknown => unknown = true,
+            Answer::Empty => {}
+        }
+    }
+    if unknown {
+        return Some(Fate::Unknown);
+    }
+    let same = by.iter().filter(|j| rules[j.index as usize].action.verdict() == Some(v)).find_map(|&j| {
+        witness_of(j, &mine).map(|p| Decision {
+            by: Decider::Rule(j),
+            verdict: Some(v),
+            witness: p,
+        })
+    });
+    Some(Fate::Same(same))
 }
 
 /// At most this many related rules are labelled; a note counts the rest.
