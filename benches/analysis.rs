@@ -206,8 +206,11 @@ fn detail(loader: &MemoryLoader, path: &Path) {
         let covered = an.covered_rules(hwc::space::Approx::Over);
         eprintln!("  covered_rules       {:>9.1} ms ({} dead)", t.elapsed().as_secs_f64() * 1e3, covered.len());
         let t = Instant::now();
-        let _ = hwc::analysis::rules::RuleFacts::compute(&policy, an);
+        let facts = hwc::analysis::rules::RuleFacts::compute(&policy, an);
         eprintln!("  rule facts (all)    {:>9.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        for (name, d) in &facts.timings {
+            eprintln!("    {name:<28} {:>9.1} ms", d.as_secs_f64() * 1e3);
+        }
     }
     let ctx = Context::new(&policy);
     if let Ok(only) = std::env::var("HWC_BENCH_LINT") {

@@ -3,6 +3,12 @@
 //! verdict: some of the packets it matches are decided by them first,
 //! others by this rule. It is information, not a warning.
 //!
+//! Two common patterns are not reported: an earlier rule that lies
+//! entirely inside this one (an exception written before a broader rule,
+//! like accepts before a final `drop`), and overlaps only in packets of
+//! conntrack states ESTABLISHED, RELATED or INVALID (the usual stateful
+//! rules at the top of a chain), unless this rule matches only those.
+//!
 //! ## Why is this bad
 //! Nothing is wrong by itself, but a partial overlap is a common source of
 //! surprises: the later rule does less than it says.
@@ -61,8 +67,9 @@ fn overlaps(ctx: &Context, r: RuleRef) -> Option<Overlaps> {
     let mut mine = BoxSet {
         boxes: own.to_vec(),
     };
-    // Leave out ESTABLISHED and RELATED packets (when the rule matches
-    // others): every stateful policy accepts them first.
+    // Only packets in state NEW or UNTRACKED count (when the rule matches
+    // some): the usual `accept state established, related` and `drop state
+    // invalid` overlap every later rule, and that is intended.
     if let Some(s) = super::rules::starting_states(an) {
         let starting = mine.intersect(&s);
         if !starting.is_empty() {

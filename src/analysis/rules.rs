@@ -57,6 +57,8 @@ pub struct RuleFacts {
     pub boxes: RuleBoxes,
     /// The rules of `dead`, to look up.
     pub dead_set: std::collections::HashSet<RuleRef>,
+    /// How long each step took (for benchmarks).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Whether some base chain reaches the chain (in the analysis).
@@ -66,12 +68,21 @@ pub fn reached(an: &Analysis, c: ChainId) -> bool {
 
 impl RuleFacts {
     pub fn compute(policy: &Policy, an: &Analysis) -> RuleFacts {
+        let mut timings = Vec::new();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |name: &'static str| {
+            let now = std::time::Instant::now();
+            timings.push((name, now - clock));
+            clock = now;
+        };
         let dead_by: HashMap<RuleRef, Vec<RuleRef>> = an
             .covered_rules(Approx::Over)
             .into_iter()
             .filter(|(r, _)| reached(an, r.chain))
             .collect();
+        lap("covered rules");
         let boxes = RuleBoxes::new(policy, an);
+        lap("rule boxes");
         let starting = starting_states(an);
         let mut dead: Vec<Dead> = dead_by
             .par_iter()
@@ -82,6 +93,7 @@ impl RuleFacts {
             })
             .collect();
         dead.sort_by_key(|d| d.rule);
+        lap("dead rule verdicts");
 
         let mut live = Vec::new();
         for (ci, c) in policy.chains.iter().enumerate() {
@@ -99,10 +111,19 @@ impl RuleFacts {
                 }
             }
         }
-        let mut unneeded: Vec<Unneeded> = live
+        let maybe: Vec<RuleRef> = live
             .par_iter()
-            .filter(|&&r| !boxes.surely_needed(policy, an, r))
-            .filter(|&&r| an.verdict_changes(r) == Answer::Empty)
+            .copied()
+            .filter(|&r| !boxes.surely_needed(policy, an, r))
+            .collect();
+        lap("needed rules (cheap proofs)");
+        let maybe: Vec<RuleRef> = maybe
+            .into_par_iter()
+            .filter(|&r| an.verdict_changes(r) == Answer::Empty)
+            .collect();
+        lap("needed rules (walks)");
+        let mut unneeded: Vec<Unneeded> = maybe
+            .par_iter()
             .filter_map(|&r| match an.redundancy(r) {
                 Redundancy::Redundant { by } if !by.is_empty() => {
                     // A later rule that is dead only because this one
@@ -124,7 +145,9 @@ impl RuleFacts {
             })
             .collect();
         unneeded.sort_by_key(|u| u.rule);
+        lap("redundant rules");
         RuleFacts {
+            timings,
             dead_set: dead_by.keys().copied().collect(),
             dead,
             unneeded,
@@ -285,23 +308,21 @@ impl RuleBoxes {
     }
 }
 
-/// Packets in conntrack states NEW, INVALID and UNTRACKED: those a rule
-/// after the usual `accept state established, related` can still see.
+/// Packets in conntrack states NEW and UNTRACKED: the packets that start
+/// flows, which is what rules are written about.
 pub fn starting_states(an: &Analysis) -> Option<BoxSet> {
-    let region = super::region::Region::all().states(&[
-        crate::ir::CtState::New,
-        crate::ir::CtState::Invalid,
-        crate::ir::CtState::Untracked,
-    ]);
+    let region = super::region::Region::all()
+        .states(&[crate::ir::CtState::New, crate::ir::CtState::Untracked]);
     region.on(an)
 }
 
 /// How the packets of a dead rule are decided.
 ///
-/// ESTABLISHED and RELATED packets are left out when the rule matches
-/// others: every stateful policy accepts them early, and that a later
-/// `drop` "would have dropped" them says nothing about the rule (the same
-/// reasoning as the flow-level egress question, SEMANTICS.md §2).
+/// Only packets in state NEW or UNTRACKED count, when the rule matches
+/// some: every stateful policy accepts ESTABLISHED and RELATED packets and
+/// drops INVALID ones early, and that a later rule "would have" decided
+/// them otherwise says nothing about the rule (the same reasoning as the
+/// flow-level egress question, SEMANTICS.md §2).
 fn fate(
     policy: &Policy,
     an: &Analysis,

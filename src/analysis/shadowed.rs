@@ -4,7 +4,10 @@
 //! verdict. The earlier rules may cover it only together (one accepts part
 //! of its packets, another drops the rest): the finding labels every one of
 //! them, and shows a packet that this rule would decide one way but that
-//! gets the other verdict.
+//! gets the other verdict. Only packets that start a flow (conntrack state
+//! NEW or UNTRACKED) count as decided differently, unless the rule matches
+//! only others: a `drop` after `accept state established, related` is not
+//! shadowed because established packets are accepted first.
 //!
 //! ## Why is this bad
 //! The rule looks like it does something but never fires. Usually it was

@@ -52,6 +52,7 @@ pub enum Command {
     Explain(ExplainArgs),
     Compile(super::compile::CompileArgs),
     Apply(super::apply::ApplyArgs),
+    Trace(super::trace::TraceArgs),
 }
 
 const CHECK_LONG_ABOUT: &str = "\

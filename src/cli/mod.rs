@@ -6,6 +6,7 @@ pub mod args;
 mod check;
 pub mod compile;
 mod explain;
+pub mod trace;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -49,6 +50,7 @@ pub fn run() -> Exit {
         Command::Explain(a) => explain::run(a),
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
+        Command::Trace(a) => trace::run(a, &term),
     }
 }
 
