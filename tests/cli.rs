@@ -69,6 +69,7 @@ const CLEAN: &str = "\
 policy tiny {
   family inet
 }
+user root = uid 0
 chain input policy drop {
   accept state established, related
   accept state new tcp 22 from 198.51.100.0/24

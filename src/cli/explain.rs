@@ -4,6 +4,7 @@ use super::args::ExplainArgs;
 use super::{print_stdout, Exit};
 use crate::analysis;
 use crate::diagnostics::lints::{self, ERRORS, LINTS};
+use crate::diagnostics::Severity;
 
 pub fn run(args: &ExplainArgs) -> Exit {
     let text = match &args.name {
@@ -44,7 +45,7 @@ fn list() -> String {
             l.summary
         ));
     }
-    out.push_str("\nError codes (cannot be suppressed):\n");
+    out.push_str("\nError codes (problems in the input; `@allow` cannot suppress them):\n");
     for e in ERRORS {
         out.push_str(&format!(
             "  {:width$}  {:7}  {}\n",
@@ -79,9 +80,14 @@ fn explain(name: &str) -> Option<String> {
         return Some(out);
     }
     let e = ERRORS.iter().find(|e| e.name == name)?;
+    let consequence = if e.severity == Severity::Error {
+        "A policy with this error is not loaded, so no lint runs on it."
+    } else {
+        "The policy still loads, but the input should be corrected."
+    };
     Some(format!(
-        "{} ({})\n\n{}.\n\nAn error code marks a policy that cannot be loaded; it cannot be \
-         suppressed. The diagnostic's labels and help say what to change.\n",
+        "{} ({})\n\n{}.\n\n{consequence}\n`@allow` cannot suppress it: the diagnostic's labels and help say\n\
+         what to change.\n",
         e.name,
         e.severity.name(),
         capitalise(e.summary)

@@ -328,9 +328,60 @@ pub const ERRORS: &[ErrorInfo] = &[
         summary: "a default policy on a user chain",
     },
     ErrorInfo {
+        name: "assert-on-user-chain",
+        severity: Severity::Error,
+        summary: "an `assert` about a user chain rather than `input`, `output` or `forward`",
+    },
+    ErrorInfo {
         name: "bad-egress-selector",
         severity: Severity::Error,
         summary: "an egress block that selects neither a user nor a group",
+    },
+    // Import (iptables-save dumps).
+    ErrorInfo {
+        name: "dump-syntax",
+        severity: Severity::Error,
+        summary: "a line of an iptables-save dump is malformed",
+    },
+    ErrorInfo {
+        name: "dump-duplicate",
+        severity: Severity::Error,
+        summary: "a table or chain is declared twice in a dump",
+    },
+    ErrorInfo {
+        name: "dump-unknown-chain",
+        severity: Severity::Error,
+        summary: "a rule uses a chain the table does not declare",
+    },
+    ErrorInfo {
+        name: "dump-chain-cycle",
+        severity: Severity::Error,
+        summary: "chains of a dump jump to each other in a cycle",
+    },
+    ErrorInfo {
+        name: "dump-family",
+        severity: Severity::Error,
+        summary: "an address or ICMP match of the other family in a dump",
+    },
+    ErrorInfo {
+        name: "dump-unknown-target",
+        severity: Severity::Warning,
+        summary: "a target hwc does not know; kept as one that may decide anything",
+    },
+    ErrorInfo {
+        name: "out-of-scope-table",
+        severity: Severity::Warning,
+        summary: "a table other than `filter` is read but not analysed",
+    },
+    ErrorInfo {
+        name: "no-filter-table",
+        severity: Severity::Warning,
+        summary: "a dump without a `filter` table: nothing filters packets",
+    },
+    ErrorInfo {
+        name: "not-importable",
+        severity: Severity::Warning,
+        summary: "a rule `.hw` cannot express is left out of the imported policy",
     },
     // Backends (`hwc compile`, `hwc apply`).
     ErrorInfo {

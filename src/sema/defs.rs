@@ -189,7 +189,12 @@ impl Sema<'_> {
             .iter()
             .filter(|d| expect.iter().any(|c| c.kinds().contains(&d.kind.node)))
             .map(|d| d.name.node.as_str());
-        let hint = suggest(name, fitting)
+        // `root` needs no definition in owner lists.
+        let owner = expect
+            .iter()
+            .any(|c| matches!(c, Class::User | Class::Group));
+        let builtin = owner.then_some("root").into_iter();
+        let hint = suggest(name, fitting.chain(builtin))
             .or_else(|| suggest(name, defs.iter().map(|d| d.name.node.as_str())));
         let class = expect.first().copied().unwrap_or(Class::Addr);
         let mut d = Diagnostic::error("unknown-name", format!("unknown name `{name}`"), span)

@@ -368,7 +368,7 @@ fn ports_need_a_port_protocol() {
       help: add the protocol to the rule, e.g. `tcp dport ...`, or use a service
     error port-without-protocol: `sport` in a rule without `tcp`, `udp` or `sctp`
       ^ t.hw:3:15 `sport 80` ports need a protocol that has ports
-      - t.hw:3:10 `icmp ` this protocol has no ports
+      - t.hw:3:10 `icmp` this protocol has no ports
       help: add the protocol to the rule, e.g. `tcp sport ...`, or use a service
     error port-without-protocol: `dport` in a rule without `tcp`, `udp` or `sctp`
       ^ t.hw:4:19 `dport 80` ports need a protocol that has ports
@@ -376,7 +376,7 @@ fn ports_need_a_port_protocol() {
       help: add the protocol to the rule, e.g. `tcp dport ...`, or use a service
     error port-without-protocol: `dport` in a rule without `tcp`, `udp` or `sctp`
       ^ t.hw:5:18 `dport 80` ports need a protocol that has ports
-      - t.hw:5:10 `not tcp ` a negated protocol does not say which protocol the packet has
+      - t.hw:5:10 `not tcp` a negated protocol does not say which protocol the packet has
       help: add the protocol to the rule, e.g. `tcp dport ...`, or use a service
     "
     );
@@ -445,17 +445,70 @@ fn icmp_names_lower_to_their_numbers() {
 }
 
 #[test]
+fn icmp_names_continue_an_icmp_entry_in_a_service() {
+    let (p, _) = lower(
+        "service nd = icmpv6 nd-router-solicit, nd-router-advert,\n  nd-neighbor-solicit, neighbour-advertisement, tcp 22\nservice echo-reply = udp 7\nservice ping = icmp echo-request, echo-reply\nchain input {\n  accept service nd\n  accept service ping\n}\n",
+    );
+    let c = conds(&p, "input", 0);
+    let alts = l4(&c[0]);
+    assert_eq!(alts.len(), 2);
+    let types: Vec<u8> = alts[0].icmp.iter().flatten().map(|s| s.ty).collect();
+    assert_eq!(types, [133, 134, 135, 136]);
+    // A defined service of that name wins over the ICMP type name.
+    let c = conds(&p, "input", 1);
+    let protos: Vec<u8> = l4(&c[0]).iter().map(|a| a.proto).collect();
+    assert_eq!(protos, [1, 17]);
+    // An ICMPv6 name after an ICMP entry is still a family error.
+    check!("service s = icmp echo-request, neighbour-solicitation\n", @"
+    error icmp-family: `neighbour-solicitation` is an icmpv6 type, not an icmp type
+      ^ t.hw:1:32 `neighbour-solicitation` not a type of `icmp` (IPv4)
+      help: write `icmpv6 neighbour-solicitation` to match it in IPv6
+    ");
+}
+
+#[test]
+fn root_is_uid_zero_unless_defined() {
+    let (p, _) = lower(
+        "chain output {\n  accept user root\n  accept group root\n  accept user \"root\"\n}\negress user not root only {}\n",
+    );
+    let zero = |name: Option<&str>| {
+        vec![ir::OwnerRange {
+            lo: 0,
+            hi: 0,
+            host_name: name.map(String::from),
+        }]
+    };
+    assert_eq!(conds(&p, "output", 0)[0].test, Test::Uid(zero(None)));
+    assert_eq!(conds(&p, "output", 1)[0].test, Test::Gid(zero(None)));
+    assert_eq!(
+        conds(&p, "output", 2)[0].test,
+        Test::Uid(zero(Some("root")))
+    );
+    assert_eq!(p.egress[0].selector.test, Test::Uid(zero(None)));
+    let (p, _) = lower("user root = uid 1\nchain output {\n  accept user root\n}\n");
+    let Test::Uid(r) = &conds(&p, "output", 0)[0].test else {
+        panic!()
+    };
+    assert_eq!(r[0].lo, 1);
+    check!("chain output {\n  accept user rot\n}\n", @"
+    error unknown-name: unknown name `rot`
+      ^ t.hw:2:15 `rot` expected a user here
+      help: did you mean `root`?
+    ");
+}
+
+#[test]
 fn families_of_one_rule_must_meet() {
     check!(
         "host v4 = 192.0.2.1\nchain input {\n  accept from v4 to 2001:db8::1\n  accept icmpv6 from 192.0.2.0/24\n}\n",
         @"
     error family-mismatch: these matches have no address family in common, so they never match
       ^ t.hw:3:18 `to 2001:db8::1` this matches only IPv6 packets
-      - t.hw:3:10 `from v4 ` this matches only IPv4 packets
+      - t.hw:3:10 `from v4` this matches only IPv4 packets
       help: IPv4 and IPv6 packets are matched separately: write one rule per family, or use addresses of one family
     error family-mismatch: these matches have no address family in common, so they never match
       ^ t.hw:4:17 `from 192.0.2.0/24` this matches only IPv4 packets
-      - t.hw:4:10 `icmpv6 ` this matches only IPv6 packets
+      - t.hw:4:10 `icmpv6` this matches only IPv6 packets
       help: IPv4 and IPv6 packets are matched separately: write one rule per family, or use addresses of one family
     "
     );
@@ -873,7 +926,7 @@ fn ports_fold_into_the_protocol() {
     check!("chain input {\n  accept tcp 80 dport 443\n}\n", @"
     error ports-never-match: `dport` has no port in common with the rule's protocol match
       ^ t.hw:2:17 `dport 443` none of these ports is allowed by the protocol match
-      - t.hw:2:10 `tcp 80 ` the protocol match allows only these ports
+      - t.hw:2:10 `tcp 80` the protocol match allows only these ports
       help: the rule can never match; fix the ports, or split the rule in two
     ");
 }
@@ -917,6 +970,25 @@ fn egress_blocks_lower() {
       ^ t.hw:2:3 `iface eth0` locally generated packets have no input interface
       help: use `oface` to match the interface a packet leaves by
     ");
+}
+
+#[test]
+fn assertions_name_built_in_chains() {
+    check!(
+        "chain web {}\nchain input {\n  jump web\n}\nassert allow web tcp 22\nassert deny forward tcp 23\nassert deny inptu tcp 23\n",
+        @"
+    error assert-on-user-chain: an assertion about the user chain `web`
+      ^ t.hw:5:14 `web` assertions are about the built-in chains `input`, `output` and `forward`
+      - t.hw:1:7 `web` a user chain, declared here
+      help: assert on the built-in chain that jumps to it: its verdict includes this chain's
+    error unknown-chain: the policy has no `forward` chain
+      ^ t.hw:6:13 `forward` this assertion is about a chain that is not declared
+      help: declare it, e.g. `chain forward policy drop {}`; without it the kernel accepts every forward packet
+    error unknown-chain: unknown chain `inptu`
+      ^ t.hw:7:13 `inptu` no chain has this name
+      help: did you mean `input`?
+    "
+    );
 }
 
 #[test]
@@ -1040,4 +1112,271 @@ fn warnings_keep_the_policy() {
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].severity, Severity::Warning);
     assert_eq!(p.chains.len(), 1);
+}
+
+/// Random policies assembled from fragments: sema never panics, returns a
+/// policy exactly when it reports no error, and the policy it returns keeps
+/// the IR's invariants.
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "a", "b", "web", "dns", "root", "staff", "lan", "ports", "zz",
+    ];
+    const CHAINS: &[&str] = &["input", "output", "forward", "web", "other"];
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..256, 0u32..256, 0u8..40).prop_map(|(a, b, p)| format!("10.{a}.{b}.0/{p}")),
+            (0u16..0xffff, 0u8..140).prop_map(|(a, p)| format!("2001:db8:{a:x}::/{p}")),
+            Just("192.0.2.9-192.0.2.1".to_string()),
+            Just("192.0.2.1-2001:db8::1".to_string()),
+            (0u32..70_000).prop_map(|n| n.to_string()),
+            (0u32..70_000, 0u32..70_000).prop_map(|(a, b)| format!("{a}-{b}")),
+            prop::sample::select(NAMES).prop_map(String::from),
+            Just("\"www-data\"".to_string()),
+            (0u64..5_000_000_000).prop_map(|n| format!("uid {n}")),
+            Just("gid 4".to_string()),
+            Just("eth+".to_string()),
+            Just("tcp 80, 443".to_string()),
+            Just("icmp echo-request".to_string()),
+            Just("icmpv6 neighbour-solicitation".to_string()),
+        ]
+    }
+
+    fn values() -> impl Strategy<Value = String> {
+        prop::collection::vec(value(), 1..4).prop_map(|v| v.join(", "))
+    }
+
+    fn addr() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..256, 0u8..33).prop_map(|(a, p)| format!("172.16.{a}.0/{p}")),
+            (0u16..0xffff, 0u8..129).prop_map(|(a, p)| format!("2001:db8:{a:x}::/{p}")),
+            prop::sample::select(&["a", "b"]).prop_map(String::from),
+        ]
+    }
+
+    fn matcher() -> impl Strategy<Value = String> {
+        let m = prop_oneof![
+            8 => prop::collection::vec(addr(), 1..3).prop_map(|v| format!("from {}", v.join(", "))),
+            8 => prop::collection::vec(addr(), 1..3).prop_map(|v| format!("to {}", v.join(", "))),
+            1 => values().prop_map(|v| format!("from {v}")),
+            6 => (0u32..65_536).prop_map(|p| format!("tcp {p}")),
+            2 => (0u32..70_000).prop_map(|p| format!("tcp {p}")),
+            3 => Just("udp".to_string()),
+            2 => Just("icmp echo-request".to_string()),
+            2 => Just("icmpv6 128".to_string()),
+            3 => (0u32..65_536).prop_map(|p| format!("dport {p}")),
+            3 => (0u32..65_536).prop_map(|p| format!("sport {p}")),
+            4 => prop::sample::select(&["web", "dns"]).prop_map(|n| format!("service {n}")),
+            1 => prop::sample::select(NAMES).prop_map(|n| format!("service {n}")),
+            2 => prop::sample::select(&["root", "uid 1000-1999", "\"www-data\""]).prop_map(|n| format!("user {n}")),
+            1 => prop::sample::select(&["staff", "gid 4"]).prop_map(|n| format!("group {n}")),
+            2 => prop::sample::select(&["lan", "eth0", "\"wg0\""]).prop_map(|n| format!("iface {n}")),
+            2 => prop::sample::select(&["lan", "wg+"]).prop_map(|n| format!("oface {n}")),
+            4 => Just("state new, established".to_string()),
+            2 => (1u64..30_000, 1u64..12_000).prop_map(|(r, b)| format!("limit {r}/minute burst {b}")),
+            1 => Just("comment \"c\"".to_string()),
+        ];
+        (prop::bool::weighted(0.2), m).prop_map(|(not, m)| if not { format!("not {m}") } else { m })
+    }
+
+    fn action() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => Just("accept".to_string()),
+            4 => Just("drop".to_string()),
+            2 => Just("reject".to_string()),
+            1 => Just("reject tcp-reset".to_string()),
+            1 => Just("reject icmp-port-unreachable".to_string()),
+            2 => Just("log prefix \"x \" level warn".to_string()),
+            1 => Just("return".to_string()),
+            1 => prop::sample::select(CHAINS).prop_map(|c| format!("jump {c}")),
+            1 => prop::sample::select(CHAINS).prop_map(|c| format!("goto {c}")),
+        ]
+    }
+
+    fn rule() -> impl Strategy<Value = String> {
+        (action(), prop::collection::vec(matcher(), 0..3))
+            .prop_map(|(a, ms)| format!("  {a} {}", ms.join(" ")))
+    }
+
+    /// One mostly valid rule for a chain of kind `ctx` (0 input, 1 output,
+    /// 2 the user chain `web`, reached from output).
+    fn valid_rule(ctx: usize) -> impl Strategy<Value = String> {
+        let action = prop_oneof![
+            Just("accept"),
+            Just("drop"),
+            Just("reject"),
+            Just("log prefix \"x \" level warn"),
+            Just(["accept", "jump web", "return"][ctx]),
+        ];
+        let proto = prop::option::of(prop_oneof![
+            (0u32..65_536).prop_map(|p| format!("tcp {p}")),
+            (0u32..65_536, 0u32..65_536).prop_map(|(d, s)| format!("tcp dport {d} sport {s}")),
+            Just("udp 53".to_string()),
+            Just("service web".to_string()),
+            Just("service dns dport 53".to_string()),
+            Just("icmp echo-request".to_string()),
+            Just("icmpv6 128, 1/4".to_string()),
+            Just("not tcp".to_string()),
+            Just("tcp not dport 22".to_string()),
+        ]);
+        let addr = prop::option::of(
+            (prop::sample::select(&["from", "to", "not from"]), addr())
+                .prop_map(|(k, a)| format!("{k} {a}")),
+        );
+        let context = prop::option::of(prop::sample::select(match ctx {
+            0 => &["iface lan", "iface eth0", "iface \"wg0\""][..],
+            _ => &[
+                "user root",
+                "not user \"www-data\"",
+                "oface lan",
+                "group staff",
+            ][..],
+        }));
+        let extra = prop::option::of(prop::sample::select(&[
+            "state new, established",
+            "limit 10/minute burst 5",
+            "comment \"c\"",
+        ]));
+        (action, proto, addr, context, extra).prop_map(|(a, p, ad, c, e)| {
+            let parts: Vec<String> = [p, ad, c.map(String::from), e.map(String::from)]
+                .into_iter()
+                .flatten()
+                .collect();
+            format!("  {a} {}", parts.join(" "))
+        })
+    }
+
+    /// Mostly valid policies: fixed definitions, input, output and a user
+    /// chain with mostly valid rules, and sometimes a random (often wrong)
+    /// item or rule.
+    fn policy() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(valid_rule(0), 0..8),
+            prop::collection::vec(valid_rule(1), 0..8),
+            prop::collection::vec(valid_rule(2), 0..4),
+            prop::option::weighted(0.3, rule()),
+            prop::option::weighted(0.3, item()),
+        )
+            .prop_map(|(i, o, w, wild, extra)| {
+                format!(
+                    "host a = 192.0.2.1, 2001:db8::1\nnet b = 10.0.0.0/8\nservice web = tcp 80, 443\n\
+                     service dns = udp 53, tcp 53\nuser root = uid 0\ngroup staff = gid 50\n\
+                     iface lan = eth+, \"wg0\"\nlist ports = 80, 8000-8080\n\
+                     chain input policy drop {{\n{}\n{}\n}}\nchain output {{\n{}\n}}\n\
+                     chain web {{\n{}\n}}\n{}\n",
+                    i.join("\n"),
+                    wild.unwrap_or_default(),
+                    o.join("\n"),
+                    w.join("\n"),
+                    extra.unwrap_or_default()
+                )
+            })
+    }
+
+    fn item() -> impl Strategy<Value = String> {
+        let kinds = &["host", "net", "list", "service", "user", "group", "iface"];
+        prop_oneof![
+            (
+                prop::sample::select(kinds),
+                prop::sample::select(NAMES),
+                values()
+            )
+                .prop_map(|(k, n, v)| format!("{k} {n}2 = {v}")),
+            (
+                prop::sample::select(&["forward", "other"]),
+                prop::collection::vec(rule(), 0..4)
+            )
+                .prop_map(|(c, rules)| format!("chain {c} {{\n{}\n}}", rules.join("\n"))),
+            (
+                prop::sample::select(CHAINS),
+                prop::collection::vec(matcher(), 0..3)
+            )
+                .prop_map(|(c, ms)| format!("assert allow {c} {}", ms.join(" "))),
+            (matcher(), prop::collection::vec(matcher(), 0..3))
+                .prop_map(|(sel, ms)| format!("egress {sel} only {{\n  {}\n}}", ms.join(" "))),
+            prop::sample::select(&["ip", "ip6", "inet"])
+                .prop_map(|f| format!("policy p {{\n  family {f}\n}}")),
+        ]
+    }
+
+    fn check_invariants(p: &ir::Policy) {
+        let user = |id: ir::ChainId| p.chains[id.0 as usize].kind == ir::ChainKind::User;
+        let mut edges = vec![Vec::new(); p.chains.len()];
+        let conds = p
+            .chains
+            .iter()
+            .flat_map(|c| c.rules.iter().map(|r| &r.matches))
+            .chain(p.assertions.iter().map(|a| &a.matches))
+            .chain(p.egress.iter().flat_map(|e| e.allowed.iter()))
+            .flat_map(|m| m.conds.iter());
+        for c in conds {
+            match &c.test {
+                Test::Src(s) | Test::Dst(s) => {
+                    assert!(!s.ranges.is_empty());
+                    for r in &s.ranges {
+                        assert!(r.lo <= r.hi && r.hi <= r.family.max_addr());
+                    }
+                }
+                Test::L4(alts) => {
+                    assert!(!alts.is_empty());
+                    for a in alts {
+                        for ports in [&a.sport, &a.dport].into_iter().flatten() {
+                            assert!(!ports.ranges.is_empty());
+                            assert!(ports.ranges.iter().all(|(lo, hi)| lo <= hi));
+                        }
+                        if let Some(i) = &a.icmp {
+                            assert!(!i.is_empty());
+                        }
+                    }
+                }
+                Test::Uid(o) | Test::Gid(o) => {
+                    assert!(!o.is_empty() && o.iter().all(|r| r.lo <= r.hi && r.hi < u32::MAX));
+                }
+                Test::Iif(i) | Test::Oif(i) => assert!(!i.is_empty()),
+                Test::State(s) => assert!(!s.is_empty()),
+                Test::Limit(l) => assert!(l.rate > 0),
+                _ => {}
+            }
+        }
+        for (i, c) in p.chains.iter().enumerate() {
+            for r in &c.rules {
+                if let ir::Action::Jump(t) | ir::Action::Goto(t) = r.action {
+                    assert!(user(t), "jump to a base chain");
+                    edges[i].push(t.0 as usize);
+                }
+                if r.action == ir::Action::Return {
+                    assert_eq!(c.kind, ir::ChainKind::User);
+                }
+            }
+        }
+        // The call graph is acyclic: repeatedly remove chains without callees.
+        let mut left: Vec<usize> = (0..p.chains.len()).collect();
+        while !left.is_empty() {
+            let before = left.len();
+            let alive = left.clone();
+            left.retain(|&c| edges[c].iter().any(|t| alive.contains(t)));
+            assert!(left.len() < before, "a call cycle survived");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn sema_never_panics_and_keeps_invariants(text in policy()) {
+            let (p, diags, sources) = load_files(&[("t.hw", text.as_str())]);
+            prop_assert_eq!(p.is_some(), !diags.iter().any(Diagnostic::is_error));
+            for d in &diags {
+                for l in &d.labels {
+                    let f = sources.get(l.span.file);
+                    prop_assert!(l.span.end as usize <= f.text.len());
+                }
+            }
+            if let Some(p) = p {
+                check_invariants(&p);
+            }
+        }
+    }
 }

@@ -16,18 +16,17 @@ use crate::syntax::ast::{IdKind, Proto, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// An address list: its ranges, and for each element its span, the
-/// families it holds and how to name it in a message.
+/// An address list: its ranges, and (when the policy filters one family)
+/// the families of each element.
 pub struct AddrList {
     pub ranges: Vec<AddrRange>,
     pub elems: Vec<AddrElem>,
 }
 
 pub struct AddrElem {
-    pub span: Span,
+    /// The element's index in the value list.
+    pub index: usize,
     pub families: FamilySet,
-    /// "the address `192.0.2.1`" or "`resolver`".
-    pub what: String,
 }
 
 /// The largest uid or gid; `(uid_t)-1` means "no id" to the kernel.
@@ -228,20 +227,20 @@ impl Sema<'_> {
     }
 
     /// Addresses, networks, ranges and names of address definitions.
+    /// The families of each element are recorded only when the policy
+    /// filters one family (for the `family-excluded` check).
     pub fn addrs(&mut self, values: &[Spanned<Value>], user: Option<DefId>) -> Option<AddrList> {
         let mut out = AddrList {
             ranges: Vec::new(),
             elems: Vec::new(),
         };
+        let track = self.family != FamilySet::INET;
         let mut ok = true;
-        for v in values {
+        for (index, v) in values.iter().enumerate() {
             let before = out.ranges.len();
-            let what = match &v.node {
+            match &v.node {
                 Value::Cidr { addr, prefix } => match self.cidr(v.span, *addr, *prefix) {
-                    Some(r) => {
-                        out.ranges.push(r);
-                        format!("the address `{}`", show(&v.node))
-                    }
+                    Some(r) => out.ranges.push(r),
                     None => {
                         ok = false;
                         continue;
@@ -277,14 +276,12 @@ impl Sema<'_> {
                         lo: l,
                         hi: h,
                     });
-                    format!("the address range `{}`", show(&v.node))
                 }
                 Value::Name(n) => match self.resolve(n, v.span, &[Class::Addr], user) {
                     Some((_, val)) => {
                         if let DefValue::Addrs(r) = &*val {
                             out.ranges.extend_from_slice(r);
                         }
-                        format!("`{n}`")
                     }
                     None => {
                         ok = false;
@@ -296,16 +293,17 @@ impl Sema<'_> {
                     ok = false;
                     continue;
                 }
-            };
-            let added = &out.ranges[before..];
-            out.elems.push(AddrElem {
-                span: v.span,
-                families: FamilySet {
-                    v4: added.iter().any(|r| r.family == Family::V4),
-                    v6: added.iter().any(|r| r.family == Family::V6),
-                },
-                what,
-            });
+            }
+            if track {
+                let added = &out.ranges[before..];
+                out.elems.push(AddrElem {
+                    index,
+                    families: FamilySet {
+                        v4: added.iter().any(|r| r.family == Family::V4),
+                        v6: added.iter().any(|r| r.family == Family::V6),
+                    },
+                });
+            }
         }
         ok.then_some(out)
     }
@@ -552,7 +550,7 @@ impl Sema<'_> {
     pub fn service_def(&mut self, values: &[Spanned<Value>], id: DefId) -> Option<Vec<L4>> {
         let mut alts = Vec::new();
         let mut ok = true;
-        for v in values {
+        for v in self.continue_icmp(values) {
             match &v.node {
                 Value::Service { proto, args } => match self.proto_entry(proto, args, Some(id)) {
                     Some(a) => alts.push(a),
@@ -567,7 +565,7 @@ impl Sema<'_> {
                     None => ok = false,
                 },
                 _ => {
-                    self.wrong_value(v, "a protocol entry like `tcp 80` or a service name");
+                    self.wrong_value(&v, "a protocol entry like `tcp 80` or a service name");
                     ok = false;
                 }
             }
@@ -575,8 +573,40 @@ impl Sema<'_> {
         ok.then(|| merge_alts(alts))
     }
 
+    /// In a service, a bare word after an `icmp`/`icmpv6` entry is a
+    /// service name by the grammar. When no definition has that name and
+    /// it is an ICMP type name, it continues the ICMP entry instead:
+    /// `icmpv6 nd-router-solicit, nd-router-advert` reads as one entry.
+    fn continue_icmp(&self, values: &[Spanned<Value>]) -> Vec<Spanned<Value>> {
+        let mut out: Vec<Spanned<Value>> = Vec::with_capacity(values.len());
+        for v in values {
+            if let Value::Name(n) = &v.node {
+                let is_icmp_name = n.eq_ignore_ascii_case("any")
+                    || Family::ALL.iter().any(|&f| icmp::lookup(f, n).is_some());
+                if is_icmp_name && !self.syms.def_index.contains_key(n.as_str()) {
+                    if let Some(Spanned {
+                        node: Value::Service { proto, args },
+                        span,
+                    }) = out.last_mut()
+                    {
+                        if matches!(proto.node, Proto::Icmp | Proto::Icmpv6) {
+                            args.push(v.clone());
+                            if span.file == v.span.file {
+                                *span = span.to(v.span);
+                            }
+                            continue;
+                        }
+                    }
+                }
+            }
+            out.push(v.clone());
+        }
+        out
+    }
+
     /// Socket owners: `uid N`, `uid N-M`, a quoted name, a name of a
-    /// definition of the same kind.
+    /// definition of the same kind. `root` (bare, when nothing else is
+    /// called so, or quoted) is uid or gid 0 on every Linux host.
     pub fn owners(
         &mut self,
         values: &[Spanned<Value>],
@@ -618,6 +648,11 @@ impl Sema<'_> {
                     );
                     ok = false;
                 }
+                Value::Str(s) if s == "root" => out.push(OwnerRange {
+                    lo: 0,
+                    hi: 0,
+                    host_name: Some(s.clone()),
+                }),
                 Value::Str(s) => {
                     if self.check_owner_name(s, v.span, def_word) {
                         out.push(self.symbolic_owner(kind, s));
@@ -625,6 +660,12 @@ impl Sema<'_> {
                         ok = false;
                     }
                 }
+                Value::Name(n) if n == "root" && !self.syms.def_index.contains_key("root") => out
+                    .push(OwnerRange {
+                        lo: 0,
+                        hi: 0,
+                        host_name: None,
+                    }),
                 Value::Name(n) => match self.resolve(n, v.span, &[class], user) {
                     Some((_, val)) => {
                         if let DefValue::Owners(o) = &*val {

@@ -60,6 +60,7 @@ impl Coverer {
     pub fn clear(&mut self) {
         self.boxes.clear();
         self.tags.clear();
+        self.used.clear();
     }
 
     /// Adds a candidate box with a caller-defined tag.

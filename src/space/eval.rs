@@ -108,13 +108,23 @@ struct Open {
 impl Open {
     /// The packets of this term that reach rule `i` of `chain`.
     fn closed(&self, chain: u32, i: u32) -> Vec<Seg> {
+        self.closed_skipping(chain, i, None)
+    }
+
+    /// Like [`Open::closed`], as if rule `skip` (chain, index) were absent.
+    fn closed_skipping(&self, chain: u32, i: u32, skip: Option<(u32, u32)>) -> Vec<Seg> {
         let mut negs = self.negs.clone();
-        if self.join < i {
-            negs.push(Seg::Rules {
-                chain,
-                lo: self.join,
-                hi: i,
-            });
+        let mut push = |lo: u32, hi: u32| {
+            if lo < hi {
+                negs.push(Seg::Rules { chain, lo, hi });
+            }
+        };
+        match skip {
+            Some((c, k)) if c == chain && self.join <= k && k < i => {
+                push(self.join, k);
+                push(k + 1, i);
+            }
+            _ => push(self.join, i),
         }
         negs
     }
@@ -164,6 +174,7 @@ fn hi(h: Hook) -> usize {
 struct Scratch {
     cov: Coverer,
     stack: Vec<u32>,
+    tags: Vec<u32>,
 }
 
 /// The answer of an emptiness question about packets.
@@ -245,10 +256,49 @@ pub enum Comparison {
     Unknown,
 }
 
+/// Atoms of the universe's bounds, for [`Analysis::tighten`].
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    v4_last: [u32; 2],
+    none_port: [u32; 2],
+    none_icmp: [u32; 2],
+    port_protos: [u32; 3],
+    icmp_protos: [u32; 2],
+    user_last: [u32; 2],
+    kernel: [u32; 2],
+    nosock: [u32; 2],
+}
+
+impl Bounds {
+    fn new(s: &Space) -> Bounds {
+        use crate::ir::dim::{self, Dim};
+        let a = |d: Dim, v: u128| s.atom_of(d as usize, v);
+        let two = |d1: Dim, d2: Dim, v: u128| [a(d1, v), a(d2, v)];
+        Bounds {
+            v4_last: two(Dim::Src, Dim::Dst, u32::MAX as u128),
+            none_port: two(Dim::Sport, Dim::Dport, dim::NONE_PORT),
+            none_icmp: two(Dim::IcmpType, Dim::IcmpCode, dim::NONE_ICMP),
+            port_protos: [
+                a(Dim::Proto, dim::PROTO_TCP as u128),
+                a(Dim::Proto, dim::PROTO_UDP as u128),
+                a(Dim::Proto, dim::PROTO_SCTP as u128),
+            ],
+            icmp_protos: [
+                a(Dim::Proto, dim::PROTO_ICMP as u128),
+                a(Dim::Proto, dim::PROTO_ICMPV6 as u128),
+            ],
+            user_last: two(Dim::Uid, Dim::Gid, dim::KERNEL_SOCKET - 1),
+            kernel: two(Dim::Uid, Dim::Gid, dim::KERNEL_SOCKET),
+            nosock: two(Dim::Uid, Dim::Gid, dim::NO_SOCKET),
+        }
+    }
+}
+
 /// The analysis of one policy: flows per hook in both approximations.
 pub struct Analysis<'p> {
     policy: &'p Policy,
     space: Arc<Space>,
+    bounds: Bounds,
     off: Vec<u32>,
     structural: Vec<Vec<u32>>,
     invalid: [Vec<ABox>; 3],
@@ -289,6 +339,8 @@ struct Event {
 
 struct Walk<'a, 'f> {
     flow: Option<&'f mut Flow>,
+    /// A rule (chain, index) the walk treats as removed.
+    skip: Option<(u32, u32)>,
     on: Option<&'f mut dyn FnMut(Event, Term) -> bool>,
     scratch: &'a mut Scratch,
     terms: usize,
@@ -361,6 +413,7 @@ impl<'p> Analysis<'p> {
         };
         let mut an = Analysis {
             policy,
+            bounds: Bounds::new(&space),
             space,
             off,
             structural,
@@ -390,65 +443,82 @@ impl<'p> Analysis<'p> {
         };
         let shape = self.space.shape();
         for (ci, c) in self.policy.chains.iter().enumerate() {
+            // Conversion is independent per rule: on all cores.
+            let converted: Vec<(Vec<ABox>, Option<Vec<ABox>>)> = c
+                .rules
+                .par_iter()
+                .map(|r| self.rule_boxes(r, mode))
+                .collect::<Result<_, _>>()?;
             let mut leave_items = Vec::new();
             let mut enter_items = Vec::new();
-            for (i, r) in c.rules.iter().enumerate() {
+            for (i, (enter, leave)) in converted.into_iter().enumerate() {
                 let g = self.off[ci] + i as u32;
-                let unknown = has_unknown(&r.matches);
-                let conv = |a: Approx| -> Result<Vec<ABox>, EvalError> {
-                    convert::match_boxes(&r.matches, a)
-                        .iter()
-                        .map(|b| self.space.abox(b))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(EvalError::Unaligned)
-                };
-                let plus = conv(Approx::Over)?;
-                let minus = if unknown {
-                    conv(Approx::Under)?
-                } else {
-                    plus.clone()
-                };
-                let (may, must) = match mode {
-                    Approx::Over => (plus, minus),
-                    Approx::Under => (minus, plus),
-                };
-                let (enter, leave) = match r.action {
-                    Action::Log(_) | Action::Continue(_) => (may, Vec::new()),
-                    Action::Opaque(_) => match mode {
-                        Approx::Over => (may, Vec::new()),
-                        Approx::Under => (Vec::new(), must),
-                    },
-                    _ => (may, must),
-                };
                 let push = |mb: &mut ModeBoxes, v: &[ABox]| -> (u32, u32) {
                     let s = mb.arena.len() as u32;
                     mb.arena.extend_from_slice(v);
                     (s, mb.arena.len() as u32)
                 };
                 let er = push(&mut mb, &enter);
-                let lr = if enter == leave {
-                    er
-                } else {
-                    push(&mut mb, &leave)
+                let lr = match &leave {
+                    Some(l) if *l != enter => push(&mut mb, l),
+                    _ => er,
                 };
-                for b in &leave {
-                    leave_items.push((*b, g));
-                }
-                for b in &enter {
-                    enter_items.push((*b, g));
-                }
+                let leave = leave.as_ref().unwrap_or(&enter);
+                leave_items.extend(leave.iter().map(|b| (*b, g)));
+                enter_items.extend(enter.iter().map(|b| (*b, g)));
                 mb.enter.push(er);
                 mb.leave.push(lr);
             }
             let same = enter_items == leave_items;
-            mb.leave_index.push(BoxIndex::build(leave_items, &shape));
-            mb.enter_index.push(if same {
-                None
-            } else {
-                Some(BoxIndex::build(enter_items, &shape))
-            });
+            let (li, ei) = rayon::join(
+                || BoxIndex::build(leave_items, &shape),
+                || (!same).then(|| BoxIndex::build(enter_items, &shape)),
+            );
+            mb.leave_index.push(li);
+            mb.enter_index.push(ei);
         }
         Ok(mb)
+    }
+
+    /// The enter and leave boxes of a rule in one approximation (`None`
+    /// leave: the same as enter).
+    fn rule_boxes(
+        &self,
+        r: &crate::ir::Rule,
+        mode: Approx,
+    ) -> Result<(Vec<ABox>, Option<Vec<ABox>>), EvalError> {
+        let conv = |a: Approx| -> Result<Vec<ABox>, EvalError> {
+            convert::match_boxes(&r.matches, a)
+                .iter()
+                .map(|b| self.space.abox(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(EvalError::Unaligned)
+        };
+        let plus = conv(Approx::Over)?;
+        let minus = if has_unknown(&r.matches) {
+            Some(conv(Approx::Under)?)
+        } else {
+            None
+        };
+        Ok(match (&r.action, minus) {
+            (Action::Log(_) | Action::Continue(_), None) => (plus, Some(Vec::new())),
+            (Action::Log(_) | Action::Continue(_), Some(minus)) => match mode {
+                Approx::Over => (plus, Some(Vec::new())),
+                Approx::Under => (minus, Some(Vec::new())),
+            },
+            (Action::Opaque(_), minus) => match mode {
+                Approx::Over => (plus, Some(Vec::new())),
+                Approx::Under => {
+                    let _ = minus;
+                    (Vec::new(), Some(plus))
+                }
+            },
+            (_, None) => (plus, None),
+            (_, Some(minus)) => match mode {
+                Approx::Over => (plus, Some(minus)),
+                Approx::Under => (minus, Some(plus)),
+            },
+        })
     }
 
     fn build_flow(&self, mi: usize) -> Result<Flow, EvalError> {
@@ -490,6 +560,7 @@ impl<'p> Analysis<'p> {
             let Some(base) = base else { continue };
             let mut w = Walk {
                 flow: Some(&mut flow),
+                skip: None,
                 on: None,
                 scratch: &mut scratch,
                 terms: 0,
@@ -591,6 +662,9 @@ impl<'p> Analysis<'p> {
             };
             let Some(j) = j else { break };
             last = Some(j);
+            if w.skip == Some((chain, j)) {
+                continue;
+            }
             let g = off + j;
             let (ea, eb) = mb.enter[g as usize];
             let enter = &mb.arena[ea as usize..eb as usize];
@@ -601,7 +675,7 @@ impl<'p> Analysis<'p> {
                         pieces.push(Term {
                             hook,
                             pos,
-                            negs: t.closed(chain, j),
+                            negs: t.closed_skipping(chain, j, w.skip),
                         });
                     }
                 }
@@ -689,7 +763,7 @@ impl<'p> Analysis<'p> {
             returns.push(Term {
                 hook,
                 pos: t.pos,
-                negs: t.closed(chain, n),
+                negs: t.closed_skipping(chain, n, w.skip),
             });
         }
         if let (Some(f), Some(id)) = (w.flow.as_deref_mut(), id) {
@@ -724,7 +798,12 @@ impl<'p> Analysis<'p> {
     fn prune(&self, mi: usize, terms: Vec<Term>, s: &mut Scratch) -> Vec<Term> {
         terms
             .into_iter()
-            .filter(|t| !matches!(self.check_term(mi, t, s, PRUNE_BUDGET), Cover::Covered))
+            .filter(|t| {
+                !matches!(
+                    self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, PRUNE_BUDGET, false),
+                    Cover::Covered
+                )
+            })
             .collect()
     }
 
@@ -756,14 +835,212 @@ impl<'p> Analysis<'p> {
     }
 
     fn check_term(&self, mi: usize, t: &Term, s: &mut Scratch, budget: u64) -> Cover {
+        self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, budget, true)
+    }
+
+    /// Is `pos` minus the segments' boxes empty? `readable` chooses the
+    /// first probe point: a readable one (slower to build) or any point.
+    #[allow(clippy::too_many_arguments)]
+    fn check_core(
+        &self,
+        mi: usize,
+        hook: Hook,
+        pos: &ABox,
+        negs: &[Seg],
+        extra: Option<Seg>,
+        s: &mut Scratch,
+        budget: u64,
+        readable: bool,
+    ) -> Cover {
         s.cov.clear();
-        self.gather(mi, &t.negs, &t.pos, s);
-        let probe = self.space.point(&self.space.pick(&t.pos));
-        s.cov.run(&t.pos, Some(&probe), budget)
+        let Some(q) = self.tighten(pos, hook) else {
+            return Cover::Covered;
+        };
+        self.gather(mi, negs, &q, s);
+        if let Some(e) = extra {
+            self.gather(mi, &[e], &q, s);
+        }
+        let probe = if readable {
+            self.space.point(&self.space.pick(&q, Some(hook)))
+        } else {
+            self.quick_probe(&q)
+        };
+        s.cov.run(&q, Some(&probe), budget)
+    }
+
+    /// A point of a tightened box that is likely valid (cheap: no search).
+    fn quick_probe(&self, q: &ABox) -> [u32; D] {
+        use crate::ir::dim::Dim::*;
+        let k = &self.bounds;
+        let mut p = q.lo;
+        let inr = |d: crate::ir::dim::Dim, a: u32| q.lo[d as usize] <= a && a <= q.hi[d as usize];
+        if inr(Proto, k.port_protos[0]) {
+            p[Proto as usize] = k.port_protos[0];
+        }
+        let proto = p[Proto as usize];
+        let fam = p[Family as usize].min(1) as usize;
+        let ports = k.port_protos.contains(&proto);
+        for (j, d) in [Sport, Dport].into_iter().enumerate() {
+            if !ports && inr(d, k.none_port[j]) {
+                p[d as usize] = k.none_port[j];
+            }
+        }
+        let icmp = k.icmp_protos[fam] == proto;
+        for (j, d) in [IcmpType, IcmpCode].into_iter().enumerate() {
+            if !icmp && inr(d, k.none_icmp[j]) {
+                p[d as usize] = k.none_icmp[j];
+            }
+        }
+        // Owners: tie the gid to the uid's kind.
+        let uid = p[Uid as usize];
+        if uid > k.user_last[0] {
+            let tied = if uid == k.kernel[0] {
+                k.kernel[1]
+            } else {
+                k.nosock[1]
+            };
+            if inr(Gid, tied) {
+                p[Gid as usize] = tied;
+            }
+        }
+        p
+    }
+
+    /// Is the rule's matched set empty? Visits its terms without building
+    /// them. On `Covered`, the covering tags are in `s.tags`.
+    fn rule_cover(&self, mi: usize, r: RuleRef, s: &mut Scratch, readable: bool) -> (Cover, Hook) {
+        let f = &self.flows[mi];
+        let mb = &self.boxes[mi];
+        let (ea, eb) = mb.enter[self.global(r) as usize];
+        let enter = &mb.arena[ea as usize..eb as usize];
+        s.tags.clear();
+        let mut unknown = None;
+        for &id in &f.chain_insts[r.chain.0 as usize] {
+            let inst = &f.insts[id as usize];
+            for t in inst.open.iter().filter(|t| t.join <= r.index) {
+                let extra = (t.join < r.index).then_some(Seg::Rules {
+                    chain: inst.chain,
+                    lo: t.join,
+                    hi: r.index,
+                });
+                for e in enter {
+                    let Some(pos) = t.pos.intersect(e) else {
+                        continue;
+                    };
+                    match self.check_core(
+                        mi,
+                        inst.hook,
+                        &pos,
+                        &t.negs,
+                        extra,
+                        s,
+                        self.budget,
+                        readable,
+                    ) {
+                        Cover::Covered => {
+                            let tags = s.cov.covering_tags();
+                            s.tags.extend(tags);
+                        }
+                        Cover::Unknown => unknown = Some(inst.hook),
+                        Cover::Uncovered(w) => return (Cover::Uncovered(w), inst.hook),
+                    }
+                }
+            }
+        }
+        match unknown {
+            Some(h) => (Cover::Unknown, h),
+            None => (Cover::Covered, Hook::Input),
+        }
+    }
+
+    fn covering_rules(&self, tags: &mut Vec<u32>) -> Vec<RuleRef> {
+        tags.sort_unstable();
+        tags.dedup();
+        tags.iter()
+            .filter(|&&g| g != INVALID_TAG)
+            .map(|&g| self.rule_of(g))
+            .collect()
+    }
+
+    /// The smallest box holding the valid packets of `b` at `hook` that
+    /// these simple rules find (`None`: no valid packet): IPv4 addresses,
+    /// ports and ICMP fields by protocol, interfaces and owners by hook.
+    /// Questions run on the tightened box, so most invalid boxes no longer
+    /// touch it; they stay candidates, so the answer is the same.
+    fn tighten(&self, b: &ABox, hook: Hook) -> Option<ABox> {
+        use crate::ir::dim::Dim::*;
+        let k = &self.bounds;
+        let mut q = *b;
+        let clip_hi = |q: &mut ABox, d: crate::ir::dim::Dim, hi: u32| {
+            q.hi[d as usize] = q.hi[d as usize].min(hi)
+        };
+        let clip_lo = |q: &mut ABox, d: crate::ir::dim::Dim, lo: u32| {
+            q.lo[d as usize] = q.lo[d as usize].max(lo)
+        };
+        let single_family =
+            (q.lo[Family as usize] == q.hi[Family as usize]).then_some(q.lo[Family as usize]);
+        if single_family == Some(0) {
+            clip_hi(&mut q, Src, k.v4_last[0]);
+            clip_hi(&mut q, Dst, k.v4_last[1]);
+        }
+        let (plo, phi) = (q.lo[Proto as usize], q.hi[Proto as usize]);
+        let inr = |a: u32| plo <= a && a <= phi;
+        let has_port_proto = k.port_protos.iter().any(|&a| inr(a));
+        let only_port_protos = plo == phi && has_port_proto;
+        let icmp_atom = single_family.map(|f| k.icmp_protos[f as usize]);
+        let has_icmp = match icmp_atom {
+            Some(a) => inr(a),
+            None => k.icmp_protos.iter().any(|&a| inr(a)),
+        };
+        let only_icmp = plo == phi && icmp_atom == Some(plo);
+        for (j, d) in [Sport, Dport].into_iter().enumerate() {
+            if !has_port_proto {
+                clip_lo(&mut q, d, k.none_port[j]);
+            } else if only_port_protos {
+                clip_hi(&mut q, d, k.none_port[j] - 1);
+            }
+        }
+        for (j, d) in [IcmpType, IcmpCode].into_iter().enumerate() {
+            if !has_icmp {
+                clip_lo(&mut q, d, k.none_icmp[j]);
+            } else if only_icmp {
+                clip_hi(&mut q, d, k.none_icmp[j] - 1);
+            }
+        }
+        match hook {
+            Hook::Input | Hook::Forward => {
+                if hook == Hook::Input {
+                    clip_hi(&mut q, Oif, 0);
+                }
+                for (j, d) in [Uid, Gid].into_iter().enumerate() {
+                    clip_lo(&mut q, d, k.nosock[j]);
+                    clip_hi(&mut q, d, k.nosock[j]);
+                }
+            }
+            Hook::Output => {
+                clip_hi(&mut q, Iif, 0);
+                // uid and gid are tied.
+                for (j, d, o) in [(0usize, Uid, Gid), (1, Gid, Uid)] {
+                    let (lo, hi) = (q.lo[d as usize], q.hi[d as usize]);
+                    let jo = 1 - j;
+                    if hi <= k.user_last[j] {
+                        clip_hi(&mut q, o, k.user_last[jo]);
+                    } else if lo == k.kernel[j] && hi == k.kernel[j] {
+                        clip_lo(&mut q, o, k.kernel[jo]);
+                        clip_hi(&mut q, o, k.kernel[jo]);
+                    } else if lo == k.nosock[j] {
+                        clip_lo(&mut q, o, k.nosock[jo]);
+                    } else if lo > k.user_last[j] {
+                        clip_lo(&mut q, o, k.kernel[jo]);
+                    }
+                }
+            }
+        }
+        (0..D).all(|d| q.lo[d] <= q.hi[d]).then_some(q)
     }
 
     fn packet(&self, region: &ABox, hook: Hook) -> Packet {
-        from_coords(&self.space.pick(region), hook)
+        from_coords(&self.space.pick(region, Some(hook)), hook)
     }
 
     fn mode(&self, a: Approx) -> usize {
@@ -933,27 +1210,15 @@ impl<'p> Analysis<'p> {
     }
 
     fn coverage_with(&self, r: RuleRef, a: Approx, s: &mut Scratch) -> Coverage {
-        let m = self.matched(r, a);
-        let mut by = Vec::new();
-        let mut unknown = false;
-        for t in &m.terms {
-            match self.check_term(m.mi, t, s, self.budget) {
-                Cover::Covered => by.extend(s.cov.covering_tags()),
-                Cover::Uncovered(w) => return Coverage::Reached(self.packet(&w, t.hook)),
-                Cover::Unknown => unknown = true,
+        match self.rule_cover(self.mode(a), r, s, true) {
+            (Cover::Covered, _) => {
+                let mut tags = std::mem::take(&mut s.tags);
+                let by = self.covering_rules(&mut tags);
+                s.tags = tags;
+                Coverage::Covered { by }
             }
-        }
-        if unknown {
-            return Coverage::Unknown;
-        }
-        by.sort_unstable();
-        by.dedup();
-        Coverage::Covered {
-            by: by
-                .into_iter()
-                .filter(|&g| g != INVALID_TAG)
-                .map(|g| self.rule_of(g))
-                .collect(),
+            (Cover::Uncovered(w), h) => Coverage::Reached(self.packet(&w, h)),
+            (Cover::Unknown, _) => Coverage::Unknown,
         }
     }
 
@@ -971,7 +1236,8 @@ impl<'p> Analysis<'p> {
 
     /// The rules that are never applied to any packet (sound under
     /// `Over`), with the rules that divert their packets; on all cores.
-    /// Cheaper than [`Analysis::coverage_all`]: no witness packets.
+    /// Cheaper than [`Analysis::coverage_all`]: no witness packets. Rules
+    /// whose check ran out of budget are left out.
     pub fn covered_rules(&self, a: Approx) -> Vec<(RuleRef, Vec<RuleRef>)> {
         let total = *self.off.last().unwrap_or(&0);
         let mi = self.mode(a);
@@ -979,22 +1245,15 @@ impl<'p> Analysis<'p> {
             .into_par_iter()
             .map_init(Scratch::default, |s, g| {
                 let r = self.rule_of(g);
-                let m = self.matched(r, a);
-                let mut by = Vec::new();
-                for t in &m.terms {
-                    match self.check_term(mi, t, s, self.budget) {
-                        Cover::Covered => by.extend(s.cov.covering_tags()),
-                        _ => return None,
+                match self.rule_cover(mi, r, s, false) {
+                    (Cover::Covered, _) => {
+                        let mut tags = std::mem::take(&mut s.tags);
+                        let by = self.covering_rules(&mut tags);
+                        s.tags = tags;
+                        Some((r, by))
                     }
+                    _ => None,
                 }
-                by.sort_unstable();
-                by.dedup();
-                let by = by
-                    .into_iter()
-                    .filter(|&x| x != INVALID_TAG)
-                    .map(|x| self.rule_of(x))
-                    .collect();
-                Some((r, by))
             })
             .flatten()
             .collect()
@@ -1126,7 +1385,15 @@ impl<'p> Analysis<'p> {
                     }
                 }
             };
-            match self.continue_from(mi, id, r.index + 1, init, &mut on, &mut s) {
+            match self.continue_from(
+                mi,
+                id,
+                r.index + 1,
+                init,
+                &mut on,
+                Some((chain, r.index)),
+                &mut s,
+            ) {
                 Ok(()) | Err(Halt::Stop) => {}
                 Err(Halt::Error(_)) => unknown = true,
             }
@@ -1154,6 +1421,7 @@ impl<'p> Analysis<'p> {
         start: u32,
         init: Vec<Open>,
         on: &mut dyn FnMut(Event, Term) -> bool,
+        skip: Option<(u32, u32)>,
         s: &mut Scratch,
     ) -> Result<(), Halt> {
         let f = &self.flows[mi];
@@ -1164,6 +1432,7 @@ impl<'p> Analysis<'p> {
             let inst = &f.insts[cur as usize];
             let mut w = Walk {
                 flow: None,
+                skip,
                 on: Some(&mut *on),
                 scratch: s,
                 terms: 0,
@@ -1374,7 +1643,7 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
             s.cov.clear();
             x.an.gather(x.mi, &t.negs, &t.pos, &mut s);
             y.an.gather(y.mi, &b.negs, &t.pos, &mut s);
-            let probe = x.an.space.point(&x.an.space.pick(&pos));
+            let probe = x.an.space.point(&x.an.space.pick(&pos, Some(a.hook)));
             match s.cov.run(&pos, Some(&probe), x.an.budget) {
                 Cover::Covered => {}
                 Cover::Uncovered(w) => return Answer::Witness(x.an.packet(&w, a.hook)),

@@ -170,10 +170,10 @@ impl PacketSet {
             for n in self.term_negs(t) {
                 cov.push(*n, 0);
             }
-            let probe = space.point(&space.pick(&t.pos));
+            let probe = space.point(&space.pick(&t.pos, None));
             match cov.run(&t.pos, Some(&probe), budget) {
                 Cover::Covered => {}
-                Cover::Uncovered(r) => return SetAnswer::Witness(space.pick(&r)),
+                Cover::Uncovered(r) => return SetAnswer::Witness(space.pick(&r, None)),
                 Cover::Unknown => unknown = true,
             }
         }

@@ -103,6 +103,9 @@ impl<'i> Kids<'i> {
                     | Rule::slash
                     | Rule::ann_open
                     | Rule::ann_close
+                    | Rule::policy_kw
+                    | Rule::only_kw
+                    | Rule::burst_kw
             )
         })
     }
@@ -115,25 +118,25 @@ impl<'i> Kids<'i> {
         it.next().map(|p| p.as_rule())
     }
 
-    fn expect(&mut self, what: &str) -> R<P<'i>> {
+    fn expect(&mut self, what: &'static str) -> R<P<'i>> {
         self.next()
             .ok_or_else(|| Bug::new(self.parent, format!("missing {what}")))
     }
 
     fn expect_rule(&mut self, want: Rule) -> R<P<'i>> {
-        let p = self.expect(&format!("{want:?}"))?;
-        if p.as_rule() == want {
-            Ok(p)
-        } else {
-            Err(Bug::new(
+        match self.next() {
+            Some(p) if p.as_rule() == want => Ok(p),
+            Some(p) => Err(Bug::new(
                 self.parent,
                 format!("expected {want:?}, found {:?}", p.as_rule()),
-            ))
+            )),
+            None => Err(Bug::new(self.parent, format!("missing {want:?}"))),
         }
     }
 }
 
-pub(super) struct Builder {
+pub(super) struct Builder<'t> {
+    pub(super) text: &'t str,
     pub(super) file: FileId,
     /// Where the statement being built starts in the file: pair positions
     /// are relative to it.
@@ -141,9 +144,10 @@ pub(super) struct Builder {
     pub(super) diags: Vec<Diagnostic>,
 }
 
-impl Builder {
-    pub(super) fn new(file: FileId) -> Builder {
+impl<'t> Builder<'t> {
+    pub(super) fn new(text: &'t str, file: FileId) -> Builder<'t> {
         Builder {
+            text,
             file,
             base: 0,
             diags: Vec::new(),
@@ -179,6 +183,22 @@ impl Builder {
         self.at(start, end)
     }
 
+    /// The keyword a pair starts with (the grammar reads keywords as
+    /// literals; see the header of `grammar/hw.pest`).
+    fn first_word<'i>(p: &P<'i>) -> &'i str {
+        let text = p.as_str();
+        let end = text
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '@'))
+            .unwrap_or(text.len());
+        &text[..end]
+    }
+
+    /// The span of the keyword a pair starts with.
+    fn first_word_span(&self, p: &P) -> Span {
+        let start = p.as_span().start();
+        self.at(start, start + Self::first_word(p).len())
+    }
+
     fn ident(&self, p: &P) -> Ident {
         Spanned::new(p.as_str().to_string(), self.span_of(p))
     }
@@ -205,25 +225,19 @@ impl Builder {
     }
 
     pub(super) fn policy_head(&mut self, p: P) -> R<Ident> {
-        let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_policy)?;
-        let name = k.expect_rule(Rule::name)?;
+        let name = self.kids(&p).expect_rule(Rule::name)?;
         Ok(self.ident(&name))
     }
 
     pub(super) fn setting(&mut self, p: P) -> R<Spanned<Setting>> {
         let span = self.stmt_span(&p);
-        let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_family)?;
-        let word = k.expect_rule(Rule::family_word)?;
+        let word = self.kids(&p).expect_rule(Rule::family_word)?;
         Ok(Spanned::new(Setting::Family(self.ident(&word)), span))
     }
 
     pub(super) fn include(&mut self, p: P) -> R<Include> {
         let span = self.stmt_span(&p);
-        let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_include)?;
-        let s = k.expect_rule(Rule::string)?;
+        let s = self.kids(&p).expect_rule(Rule::string)?;
         let path = self.string(&s)?;
         Ok(Include { path, span })
     }
@@ -232,18 +246,17 @@ impl Builder {
         let p = self.kids(&p).expect("a definition")?;
         let span = self.stmt_span(&p);
         let mut k = self.kids(&p);
-        let kw = k.expect("the definition keyword")?;
-        let kind = match kw.as_rule() {
-            Rule::kw_host => DefKind::Host,
-            Rule::kw_net => DefKind::Net,
-            Rule::kw_list => DefKind::List,
-            Rule::kw_service => DefKind::Service,
-            Rule::kw_user => DefKind::User,
-            Rule::kw_group => DefKind::Group,
-            Rule::kw_iface => DefKind::Iface,
-            r => return Err(Bug::new(span, format!("definition keyword {r:?}"))),
+        let kind = match p.as_rule() {
+            Rule::host_def => DefKind::Host,
+            Rule::net_def => DefKind::Net,
+            Rule::list_def => DefKind::List,
+            Rule::service_def => DefKind::Service,
+            Rule::user_def => DefKind::User,
+            Rule::group_def => DefKind::Group,
+            Rule::iface_def => DefKind::Iface,
+            r => return Err(Bug::new(span, format!("definition {r:?}"))),
         };
-        let kind = Spanned::new(kind, self.span_of(&kw));
+        let kind = Spanned::new(kind, self.first_word_span(&p));
         let name = self.ident(&k.expect_rule(Rule::name)?);
         let mut values = Vec::new();
         while let Some(v) = k.next() {
@@ -267,17 +280,14 @@ impl Builder {
     fn svc_value(&mut self, p: P, out: &mut Vec<Spanned<Value>>) -> R<()> {
         let inner = self.kids(&p).expect("a service value")?;
         match inner.as_rule() {
-            Rule::name => {
-                out.push(Spanned::new(
-                    Value::Name(inner.as_str().to_string()),
-                    self.span_of(&inner),
-                ));
+            Rule::ref_name => {
+                if let Some(v) = self.value(inner)? {
+                    out.push(v);
+                }
             }
             Rule::svc_proto => {
                 let span = self.span_of(&inner);
-                let mut k = self.kids(&inner);
-                k.expect_rule(Rule::kw_proto)?;
-                let arg = k.expect_rule(Rule::proto_arg)?;
+                let arg = self.kids(&inner).expect_rule(Rule::proto_arg)?;
                 if let Some(proto) = self.proto_arg(arg)? {
                     out.push(Spanned::new(
                         Value::Service {
@@ -291,7 +301,7 @@ impl Builder {
             Rule::svc_port | Rule::svc_icmp => {
                 let span = self.span_of(&inner);
                 let mut k = self.kids(&inner);
-                let proto = self.proto_kw(k.expect("a protocol")?)?;
+                let proto = self.proto_kw(&inner)?;
                 let mut args = Vec::new();
                 while let Some(a) = k.next() {
                     if let Some(v) = self.value(a)? {
@@ -312,17 +322,14 @@ impl Builder {
 
     pub(super) fn chain_head(&mut self, p: P) -> R<(Ident, Option<Spanned<Verdict>>)> {
         let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_chain)?;
         let name = self.ident(&k.expect_rule(Rule::name)?);
         let mut policy = None;
-        if k.peek() == Some(Rule::kw_policy) {
-            k.next();
-            let v = k.expect_rule(Rule::verdict)?;
+        if let Some(v) = k.next() {
             let span = self.span_of(&v);
-            let verdict = match self.kids(&v).expect("a verdict")?.as_rule() {
-                Rule::kw_accept => Verdict::Accept,
-                Rule::kw_drop => Verdict::Drop,
-                r => return Err(Bug::new(span, format!("verdict {r:?}"))),
+            let verdict = match (v.as_rule(), v.as_str()) {
+                (Rule::verdict, "accept") => Verdict::Accept,
+                (Rule::verdict, "drop") => Verdict::Drop,
+                (r, t) => return Err(Bug::new(span, format!("verdict {r:?} {t:?}"))),
             };
             policy = Some(Spanned::new(verdict, span));
         }
@@ -332,14 +339,13 @@ impl Builder {
     pub(super) fn assert(&mut self, p: P) -> R<AssertDecl> {
         let span = self.stmt_span(&p);
         let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_assert)?;
         let kind_pair = k.expect_rule(Rule::assert_kind)?;
         let kind_span = self.span_of(&kind_pair);
-        let kind = match self.kids(&kind_pair).expect("an assertion kind")?.as_rule() {
-            Rule::kw_allow => AssertKind::Allow,
-            Rule::kw_deny => AssertKind::Deny,
-            Rule::kw_reachable => AssertKind::Reachable,
-            r => return Err(Bug::new(kind_span, format!("assert kind {r:?}"))),
+        let kind = match kind_pair.as_str() {
+            "allow" => AssertKind::Allow,
+            "deny" => AssertKind::Deny,
+            "reachable" => AssertKind::Reachable,
+            t => return Err(Bug::new(kind_span, format!("assert kind {t:?}"))),
         };
         let chain = self.ident(&k.expect_rule(Rule::chain_ref)?);
         let mut matches = Vec::new();
@@ -357,21 +363,18 @@ impl Builder {
     }
 
     pub(super) fn egress_head(&mut self, p: P) -> R<Spanned<MatchExpr>> {
-        let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_egress)?;
-        let sel = k.expect_rule(Rule::selector)?;
+        let sel = self.kids(&p).expect_rule(Rule::selector)?;
         let span = self.span_of(&sel);
         let mut k = self.kids(&sel);
-        let who = k.expect("`user` or `group`")?.as_rule();
         let mut not = None;
-        if k.peek() == Some(Rule::kw_not) {
+        if k.peek() == Some(Rule::not_kw) {
             not = k.next().map(|n| self.span_of(&n));
         }
         let values = self.values(&mut k)?;
-        let kind = match who {
-            Rule::kw_user => MatchKind::User(values),
-            Rule::kw_group => MatchKind::Group(values),
-            r => return Err(Bug::new(span, format!("selector {r:?}"))),
+        let kind = match Self::first_word(&sel) {
+            "user" => MatchKind::User(values),
+            "group" => MatchKind::Group(values),
+            w => return Err(Bug::new(span, format!("selector {w:?}"))),
         };
         Ok(Spanned::new(MatchExpr { not, kind }, span))
     }
@@ -410,41 +413,27 @@ impl Builder {
 
     fn action(&mut self, p: P) -> R<Spanned<Action>> {
         let span = self.span_of(&p);
-        let inner = self.kids(&p).expect("an action")?;
-        let action = match inner.as_rule() {
-            Rule::kw_accept => Action::Accept,
-            Rule::kw_drop => Action::Drop,
-            Rule::kw_return => Action::Return,
-            Rule::a_reject => {
-                let mut k = self.kids(&inner);
-                k.expect_rule(Rule::kw_reject)?;
-                Action::Reject(k.next().map(|r| self.ident(&r)))
-            }
-            Rule::a_jump | Rule::a_goto => {
-                let mut k = self.kids(&inner);
-                k.expect("`jump` or `goto`")?;
-                let target = self.ident(&k.expect_rule(Rule::chain_ref)?);
-                if inner.as_rule() == Rule::a_jump {
-                    Action::Jump(target)
-                } else {
-                    Action::Goto(target)
-                }
-            }
-            Rule::a_log => Action::Log(self.log(inner)?),
-            r => return Err(Bug::new(span, format!("action {r:?}"))),
+        let mut k = self.kids(&p);
+        let action = match Self::first_word(&p) {
+            "accept" => Action::Accept,
+            "drop" => Action::Drop,
+            "return" => Action::Return,
+            "reject" => Action::Reject(k.next().map(|r| self.ident(&r))),
+            "jump" => Action::Jump(self.ident(&k.expect_rule(Rule::chain_ref)?)),
+            "goto" => Action::Goto(self.ident(&k.expect_rule(Rule::chain_ref)?)),
+            "log" => Action::Log(self.log(k)?),
+            w => return Err(Bug::new(span, format!("action {w:?}"))),
         };
         Ok(Spanned::new(action, span))
     }
 
-    fn log(&mut self, p: P) -> R<LogOpts> {
-        let mut k = self.kids(&p);
-        k.expect_rule(Rule::kw_log)?;
+    fn log(&mut self, mut k: Kids) -> R<LogOpts> {
         let mut opts = LogOpts::default();
         let mut seen: [Option<Span>; 2] = [None, None];
         while let Some(opt) = k.next() {
             let opt_span = self.span_of(&opt);
             let mut ok = self.kids(&opt);
-            let kw = ok.expect("`prefix` or `level`")?;
+            let kw = self.first_word_span(&opt);
             let (slot, word) = match opt.as_rule() {
                 Rule::log_prefix => (0, "prefix"),
                 Rule::log_level => (1, "level"),
@@ -455,7 +444,7 @@ impl Builder {
                     Diagnostic::error(
                         "syntax",
                         format!("`{word}` is given twice in one `log` action"),
-                        self.span_of(&kw),
+                        kw,
                     )
                     .primary_label("second one")
                     .label(first, "first one")
@@ -463,7 +452,7 @@ impl Builder {
                 );
                 continue;
             }
-            seen[slot] = Some(self.span_of(&kw));
+            seen[slot] = Some(kw);
             let arg = ok.expect("the option's value")?;
             if slot == 0 {
                 opts.prefix = Some(self.string(&arg)?);
@@ -485,23 +474,20 @@ impl Builder {
             ));
         }
         let span = self.span_of(&p);
-        let mut k = self.kids(&p);
-        let mut not = None;
-        if k.peek() == Some(Rule::kw_not) {
-            not = k.next().map(|n| self.span_of(&n));
-        }
-        let mk = k.expect_rule(Rule::match_kind)?;
-        let m = self.kids(&mk).expect("a match")?;
-        let mspan = self.span_of(&m);
-        let mut k = self.kids(&m);
-        let kw = k.expect("the match keyword")?;
-        let kind = match m.as_rule() {
-            Rule::m_port_proto | Rule::m_icmp_proto => {
-                let proto = self.proto_kw(kw)?;
+        let mk = self.kids(&p).expect_rule(Rule::match_kind)?;
+        // The grammar reads `not` as a literal: a match that starts after
+        // its expression has one in front of it.
+        let start = p.as_span().start();
+        let not = (mk.as_span().start() > start).then(|| self.at(start, start + "not".len()));
+        let mspan = self.span_of(&mk);
+        let mut k = self.kids(&mk);
+        let kind = match Self::first_word(&mk) {
+            "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" => {
+                let proto = self.proto_kw(&mk)?;
                 let args = self.values(&mut k)?;
                 MatchKind::Proto { proto, args }
             }
-            Rule::m_proto => {
+            "proto" => {
                 let arg = k.expect_rule(Rule::proto_arg)?;
                 match self.proto_arg(arg)? {
                     Some(proto) => MatchKind::Proto {
@@ -511,26 +497,24 @@ impl Builder {
                     None => return Ok(None),
                 }
             }
-            Rule::m_sport => MatchKind::Sport(self.values(&mut k)?),
-            Rule::m_dport => MatchKind::Dport(self.values(&mut k)?),
-            Rule::m_from => MatchKind::From(self.values(&mut k)?),
-            Rule::m_to => MatchKind::To(self.values(&mut k)?),
-            Rule::m_iface => MatchKind::Iface(self.values(&mut k)?),
-            Rule::m_oface => MatchKind::Oface(self.values(&mut k)?),
-            Rule::m_user => MatchKind::User(self.values(&mut k)?),
-            Rule::m_group => MatchKind::Group(self.values(&mut k)?),
-            Rule::m_service => MatchKind::Service(self.idents(&mut k)),
-            Rule::m_state => MatchKind::State(self.idents(&mut k)),
-            Rule::m_comment => MatchKind::Comment(self.string(&k.expect_rule(Rule::string)?)?),
-            Rule::m_limit => {
+            "sport" => MatchKind::Sport(self.values(&mut k)?),
+            "dport" => MatchKind::Dport(self.values(&mut k)?),
+            "from" => MatchKind::From(self.values(&mut k)?),
+            "to" => MatchKind::To(self.values(&mut k)?),
+            "iface" => MatchKind::Iface(self.values(&mut k)?),
+            "oface" => MatchKind::Oface(self.values(&mut k)?),
+            "user" => MatchKind::User(self.values(&mut k)?),
+            "group" => MatchKind::Group(self.values(&mut k)?),
+            "service" => MatchKind::Service(self.idents(&mut k)),
+            "state" => MatchKind::State(self.idents(&mut k)),
+            "comment" => MatchKind::Comment(self.string(&k.expect_rule(Rule::string)?)?),
+            "limit" => {
                 let rate_p = k.expect_rule(Rule::number)?;
                 let unit_p = k.expect_rule(Rule::rate_unit)?;
                 let rate = self.number(&rate_p);
                 let unit = self.rate_unit(&unit_p);
                 let mut burst = None;
-                if k.peek() == Some(Rule::kw_burst) {
-                    k.next();
-                    let b = k.expect_rule(Rule::number)?;
+                if let Some(b) = k.next() {
                     match self.number(&b) {
                         Some(n) => burst = Some(Spanned::new(n, self.span_of(&b))),
                         None => return Ok(None),
@@ -545,7 +529,7 @@ impl Builder {
                     _ => return Ok(None),
                 }
             }
-            r => return Err(Bug::new(mspan, format!("match {r:?}"))),
+            w => return Err(Bug::new(mspan, format!("match {w:?}"))),
         };
         Ok(Some(Spanned::new(MatchExpr { not, kind }, span)))
     }
@@ -553,9 +537,37 @@ impl Builder {
     fn idents(&mut self, k: &mut Kids) -> Vec<Ident> {
         let mut out = Vec::new();
         while let Some(n) = k.next() {
-            out.push(self.ident(&n));
+            if self.not_keyword(&n) {
+                out.push(self.ident(&n));
+            }
         }
         out
+    }
+
+    /// Reports a keyword where the grammar took any word as a name (see
+    /// the names in `grammar/hw.pest`); false if it was one.
+    fn not_keyword(&mut self, p: &P) -> bool {
+        let word = p.as_str();
+        if !super::is_keyword(word) {
+            return true;
+        }
+        let span = self.span_of(p);
+        let before = self.text.get(..span.start as usize).unwrap_or("");
+        let gap = before.trim_end_matches([' ', '\t', '\r', '\n']);
+        let continued = gap.ends_with(',') && before[gap.len()..].contains('\n');
+        let help = if continued {
+            "the `,` at the end of the line above continues the list on this line; remove it"
+                .to_string()
+        } else {
+            format!("keywords are reserved; if `{word}` is a name, choose another one")
+        };
+        self.error(
+            format!("`{word}` is a reserved keyword and cannot be used as a name"),
+            span,
+            "reserved keyword",
+            help,
+        );
+        false
     }
 
     fn values(&mut self, k: &mut Kids) -> R<Vec<Spanned<Value>>> {
@@ -568,19 +580,16 @@ impl Builder {
         Ok(out)
     }
 
-    fn proto_kw(&mut self, p: P) -> R<Spanned<Proto>> {
-        let span = self.span_of(&p);
-        let kw = match p.as_rule() {
-            Rule::port_proto | Rule::icmp_proto => self.kids(&p).expect("a protocol")?,
-            _ => p,
-        };
-        let proto = match kw.as_rule() {
-            Rule::kw_tcp => Proto::Tcp,
-            Rule::kw_udp => Proto::Udp,
-            Rule::kw_sctp => Proto::Sctp,
-            Rule::kw_icmp => Proto::Icmp,
-            Rule::kw_icmpv6 => Proto::Icmpv6,
-            r => return Err(Bug::new(span, format!("protocol {r:?}"))),
+    /// The protocol keyword a match or a service entry starts with.
+    fn proto_kw(&mut self, p: &P) -> R<Spanned<Proto>> {
+        let span = self.first_word_span(p);
+        let proto = match Self::first_word(p) {
+            "tcp" => Proto::Tcp,
+            "udp" => Proto::Udp,
+            "sctp" => Proto::Sctp,
+            "icmp" => Proto::Icmp,
+            "icmpv6" => Proto::Icmpv6,
+            w => return Err(Bug::new(span, format!("protocol {w:?}"))),
         };
         Ok(Spanned::new(proto, span))
     }
@@ -662,15 +671,25 @@ impl Builder {
             | Rule::v_iface
             | Rule::v_owner
             | Rule::v_list
-            | Rule::port_num
-            | Rule::icmp_num => self.kids(&p).expect("a value")?,
+            | Rule::d_addr
+            | Rule::d_iface
+            | Rule::d_owner
+            | Rule::d_list => self.kids(&p).expect("a value")?,
             _ => p,
         };
         let span = self.span_of(&p);
         let text = p.as_str();
         let value = match p.as_rule() {
-            Rule::name => Value::Name(text.to_string()),
+            Rule::ref_name | Rule::arg_name => {
+                if !self.not_keyword(&p) {
+                    return Ok(None);
+                }
+                Value::Name(text.to_string())
+            }
             Rule::iface_word => {
+                if !self.not_keyword(&p) {
+                    return Ok(None);
+                }
                 if text.ends_with('+') {
                     Value::Wildcard(text.to_string())
                 } else {
@@ -678,69 +697,66 @@ impl Builder {
                 }
             }
             Rule::string => Value::Str(self.string(&p)?.node),
-            Rule::number => match self.number(&p) {
-                Some(n) => Value::Number(n),
-                None => return Ok(None),
-            },
-            Rule::num_range | Rule::type_code => {
+            Rule::port | Rule::icmp_type => {
                 let mut k = self.kids(&p);
                 let a = k.expect_rule(Rule::digits)?;
-                let b = k.expect_rule(Rule::digits)?;
-                match (self.number(&a), self.number(&b)) {
-                    (Some(lo), Some(hi)) if p.as_rule() == Rule::num_range => {
-                        Value::NumRange { lo, hi }
-                    }
-                    (Some(ty), Some(code)) => Value::TypeCode { ty, code },
-                    _ => return Ok(None),
+                let lo = self.number(&a);
+                match k.next() {
+                    None => match lo {
+                        Some(n) => Value::Number(n),
+                        None => return Ok(None),
+                    },
+                    Some(b) => match (lo, self.number(&b)) {
+                        (Some(lo), Some(hi)) if p.as_rule() == Rule::port => {
+                            Value::NumRange { lo, hi }
+                        }
+                        (Some(ty), Some(code)) => Value::TypeCode { ty, code },
+                        _ => return Ok(None),
+                    },
                 }
             }
             Rule::id_value => {
                 let mut k = self.kids(&p);
-                let kind_p = k.expect_rule(Rule::id_kind)?;
-                let kind = match self.kids(&kind_p).expect("`uid` or `gid`")?.as_rule() {
-                    Rule::kw_uid => IdKind::Uid,
-                    Rule::kw_gid => IdKind::Gid,
-                    r => return Err(Bug::new(span, format!("id kind {r:?}"))),
+                let kind = match Self::first_word(&p) {
+                    "uid" => IdKind::Uid,
+                    "gid" => IdKind::Gid,
+                    w => return Err(Bug::new(span, format!("id kind {w:?}"))),
                 };
-                let n = k.expect("an id")?;
-                let (lo, hi) = match n.as_rule() {
-                    Rule::number => match self.number(&n) {
-                        Some(x) => (x, x),
-                        None => return Ok(None),
-                    },
-                    Rule::num_range => {
-                        let mut r = self.kids(&n);
-                        let a = r.expect_rule(Rule::digits)?;
-                        let b = r.expect_rule(Rule::digits)?;
-                        match (self.number(&a), self.number(&b)) {
-                            (Some(lo), Some(hi)) => (lo, hi),
-                            _ => return Ok(None),
-                        }
-                    }
-                    r => return Err(Bug::new(span, format!("id {r:?}"))),
+                let n = k.expect_rule(Rule::port)?;
+                let mut r = self.kids(&n);
+                let a = r.expect_rule(Rule::digits)?;
+                let lo = self.number(&a);
+                let hi = match r.next() {
+                    Some(b) => self.number(&b),
+                    None => lo,
                 };
-                Value::Id { kind, lo, hi }
-            }
-            Rule::cidr => {
-                let mut k = self.kids(&p);
-                let ip = k.expect("an address")?;
-                let addr = self.ip(&ip);
-                let prefix = match k.next() {
-                    None => Some(None),
-                    Some(d) => self.prefix(&d).map(Some),
-                };
-                match (addr, prefix) {
-                    (Some(addr), Some(prefix)) => Value::Cidr { addr, prefix },
+                match (lo, hi) {
+                    (Some(lo), Some(hi)) => Value::Id { kind, lo, hi },
                     _ => return Ok(None),
                 }
             }
-            Rule::addr_range => {
+            Rule::address => {
                 let mut k = self.kids(&p);
-                let a = k.expect("an address")?;
-                let b = k.expect("an address")?;
-                match (self.ip(&a), self.ip(&b)) {
-                    (Some(lo), Some(hi)) => Value::AddrRange { lo, hi },
-                    _ => return Ok(None),
+                let ip = k.expect("an address")?;
+                let addr = self.ip(&ip);
+                match k.next() {
+                    None => match addr {
+                        Some(addr) => Value::Cidr { addr, prefix: None },
+                        None => return Ok(None),
+                    },
+                    Some(second) if second.as_rule() == Rule::digits => {
+                        match (addr, self.prefix(&second)) {
+                            (Some(addr), Some(prefix)) => Value::Cidr {
+                                addr,
+                                prefix: Some(prefix),
+                            },
+                            _ => return Ok(None),
+                        }
+                    }
+                    Some(second) => match (addr, self.ip(&second)) {
+                        (Some(lo), Some(hi)) => Value::AddrRange { lo, hi },
+                        _ => return Ok(None),
+                    },
                 }
             }
             r => return Err(Bug::new(span, format!("value {r:?}"))),

@@ -41,12 +41,9 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a setting such as `family inet`",
         "a setting",
     ),
-    (
-        Rule::kw_family,
-        "a setting such as `family inet`",
-        "a setting",
-    ),
     (Rule::name, "a name", "a name"),
+    (Rule::ref_name, "a name", "a name"),
+    (Rule::arg_name, "a name", "a name"),
     (Rule::chain_ref, "a chain name", "a chain name"),
     (
         Rule::family_word,
@@ -54,7 +51,7 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a family",
     ),
     (Rule::eq, "`=`", "`=`"),
-    (Rule::kw_policy, "`policy`", "`policy`"),
+    (Rule::policy_kw, "`policy`", "`policy`"),
     (Rule::verdict, "`accept` or `drop`", "`accept` or `drop`"),
     (
         Rule::assert_kind,
@@ -62,9 +59,14 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "`allow`, `deny` or `reachable`",
     ),
     (Rule::selector, "`user` or `group`", "`user` or `group`"),
-    (Rule::kw_not, "`not`", "`not`"),
+    (Rule::not_kw, "`not`", "`not`"),
     (
         Rule::v_addr,
+        "an address, a network or a name",
+        "an address",
+    ),
+    (
+        Rule::d_addr,
         "an address, a network or a name",
         "an address",
     ),
@@ -73,14 +75,14 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a port, a port range such as `8000-8080` or a name",
         "a port",
     ),
-    (Rule::port_num, "a port or a port range", "a port"),
+    (Rule::port, "a port or a port range", "a port"),
     (
         Rule::v_icmp,
         "an ICMP type such as `echo-request`, `8` or `3/4`",
         "an ICMP type",
     ),
     (
-        Rule::icmp_num,
+        Rule::icmp_type,
         "an ICMP type number or `type/code`",
         "an ICMP type",
     ),
@@ -90,11 +92,22 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "an interface",
     ),
     (
+        Rule::d_iface,
+        "an interface such as `eth0`, `eth+` or `\"wg0\"`",
+        "an interface",
+    ),
+    (
         Rule::v_owner,
         "a user or group: a name, `uid N`, `gid N` or a quoted name",
         "a user or group",
     ),
+    (
+        Rule::d_owner,
+        "a user or group: a name, `uid N`, `gid N` or a quoted name",
+        "a user or group",
+    ),
     (Rule::v_list, "an address, a port or a name", "a value"),
+    (Rule::d_list, "an address, a port or a name", "a value"),
     (
         Rule::svc_value,
         "a protocol with its ports such as `tcp 80`, or a service name",
@@ -122,14 +135,15 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a level",
     ),
     (Rule::number, "a number", "a number"),
+    (Rule::digits, "a number", "a number"),
     (Rule::slash, "`/`", "`/`"),
     (
         Rule::rate_unit,
         "a time unit (`second`, `minute`, `hour` or `day`)",
         "a time unit",
     ),
-    (Rule::kw_burst, "`burst`", "`burst`"),
-    (Rule::kw_only, "`only`", "`only`"),
+    (Rule::burst_kw, "`burst`", "`burst`"),
+    (Rule::only_kw, "`only`", "`only`"),
     (Rule::lbrace, "`{`", "`{`"),
     (Rule::ann_allow, "`@allow`", "`@allow`"),
     (Rule::ann_open, "`(`", "`(`"),
@@ -171,6 +185,7 @@ pub(super) struct Token<'t> {
     pub(super) kind: TokKind<'t>,
 }
 
+#[derive(Clone, Copy)]
 pub(super) enum TokKind<'t> {
     Eof,
     Eol,
@@ -363,24 +378,22 @@ pub(super) fn syntax_error(
 
     // A reserved word where a name belongs.
     if let Some(w) = word.filter(|w| is_keyword(w)) {
-        if has(Rule::name) || has(Rule::chain_ref) || has(Rule::svc_ref) {
-            let what = if ctx == Ctx::Top && word_at_start(text, stmt_start) == Some("chain")
-                || has(Rule::chain_ref)
-            {
-                "chain"
+        if has(Rule::name) || has(Rule::chain_ref) {
+            let chain = has(Rule::chain_ref)
+                || ctx == Ctx::Top && word_at_start(text, stmt_start) == Some("chain");
+            let (what, example) = if chain {
+                ("a chain name", format!("{w}-chain"))
             } else {
-                "name"
+                ("a name", format!("{w}-1"))
             };
             return Diagnostic::error(
                 "syntax",
-                format!("`{w}` is a reserved keyword and cannot be used as a {what} name")
-                    .replace("a name name", "a name"),
+                format!("`{w}` is a reserved keyword and cannot be used as {what}"),
                 span,
             )
             .primary_label("reserved keyword")
             .help(format!(
-                "keywords are reserved; choose another name, such as `{w}-{}`",
-                if what == "chain" { "chain" } else { "1" }
+                "keywords are reserved; choose another name, such as `{example}`"
             ));
         }
     }
@@ -399,7 +412,7 @@ pub(super) fn syntax_error(
     // A `,` is always possible after a list value; name it only when the
     // alternative is the end of the statement.
     let is_match_pos = has(Rule::match_expr) || has(Rule::match_kind);
-    if is_match_pos || has(Rule::kw_burst) {
+    if is_match_pos || has(Rule::burst_kw) {
         phrases.retain(|p| p.1 != "`,`");
     }
     let expected_text = join_or(
@@ -407,7 +420,11 @@ pub(super) fn syntax_error(
         "or",
     );
     let message = if expected_text.is_empty() {
-        format!("unexpected {found}")
+        match tok.kind {
+            TokKind::Eof => "unexpected end of the file".to_string(),
+            TokKind::Eol => "unexpected end of the line".to_string(),
+            _ => format!("unexpected {found}"),
+        }
     } else {
         format!("expected {expected_text}, found {found}")
     };
@@ -510,7 +527,7 @@ fn help_for(
         }
         return Some("an assertion is written `assert allow|deny|reachable CHAIN MATCHES`".into());
     }
-    if has(Rule::setting) || has(Rule::kw_family) {
+    if has(Rule::setting) {
         return Some("the only setting is `family ip`, `family ip6` or `family inet`".into());
     }
     if has(Rule::match_expr) || has(Rule::match_kind) {
@@ -550,7 +567,7 @@ fn help_for(
     }
     if has(Rule::lbrace) {
         if let Some(w) = word {
-            if has(Rule::kw_policy) && (w == "accept" || w == "drop") {
+            if has(Rule::policy_kw) && (w == "accept" || w == "drop") {
                 return Some(format!("write `policy {w}` to set the chain's default"));
             }
         }
@@ -565,7 +582,7 @@ fn help_for(
             _ => "a policy block is written `policy NAME { family inet }`".into(),
         });
     }
-    if has(Rule::kw_only) {
+    if has(Rule::only_kw) {
         return Some("an egress block is written `egress user NAME only { ... }`".into());
     }
     if after_comma && phrases_are_values(positives) {
@@ -588,10 +605,10 @@ fn help_for(
     if has(Rule::slash) || has(Rule::rate_unit) {
         return Some("a limit is written `limit N/second`, `N/minute`, `N/hour` or `N/day`, optionally with `burst M`".into());
     }
-    if has(Rule::v_addr) {
+    if has(Rule::v_addr) || has(Rule::d_addr) {
         return Some("write an address (`192.0.2.1`, `2001:db8::1`), a network (`198.51.100.0/24`), a range (`192.0.2.10-192.0.2.20`) or the name of a `host`, `net` or `list`".into());
     }
-    if has(Rule::v_port) || has(Rule::port_num) {
+    if has(Rule::v_port) || has(Rule::port) {
         return Some(
             "write a port (`22`), a range (`8000-8080`) or the name of a `list` of ports".into(),
         );
@@ -599,14 +616,25 @@ fn help_for(
     if has(Rule::svc_value) {
         return Some("a service lists protocols with their ports: `tcp 80, 443, udp 53`, `icmp echo-request`, `proto gre`, or other services".into());
     }
-    if has(Rule::v_owner) {
+    if has(Rule::v_owner) || has(Rule::d_owner) {
         return Some("write `uid 0`, `uid 1000-1999`, a quoted name such as `\"www-data\"`, or the name of a `user` or `group`".into());
     }
-    if has(Rule::v_iface) {
+    if has(Rule::v_iface) || has(Rule::d_iface) {
         return Some("write an interface name (`eth0`), a wildcard (`eth+`), a quoted name (`\"wg0\"`) or the name of an `iface` definition".into());
     }
     if has(Rule::string) {
-        return Some("put the text in double quotes, e.g. `\"INPUT \"`".into());
+        return Some(match (first, tok.kind) {
+            ("include", TokKind::Word(w)) => {
+                format!("put the path in double quotes: `include \"{w}\"`")
+            }
+            _ => "put the text in double quotes, e.g. `\"INPUT \"`".into(),
+        });
+    }
+    if has(Rule::level_word) {
+        return Some("the levels are `emerg`, `alert`, `crit`, `err`, `warn`, `notice`, `info` and `debug`, or a number from 0 to 7".into());
+    }
+    if has(Rule::digits) || has(Rule::number) {
+        return Some("write a number here, such as `0` or `1000-1999`".into());
     }
     if has(Rule::name) || has(Rule::chain_ref) {
         return Some(
@@ -626,12 +654,16 @@ fn phrases_are_values(positives: &[Rule]) -> bool {
                 | Rule::v_iface
                 | Rule::v_owner
                 | Rule::v_list
+                | Rule::d_addr
+                | Rule::d_iface
+                | Rule::d_owner
+                | Rule::d_list
                 | Rule::svc_value
                 | Rule::svc_ref
                 | Rule::state_word
                 | Rule::lint_name
-                | Rule::port_num
-                | Rule::icmp_num
+                | Rule::port
+                | Rule::icmp_type
         )
     })
 }

@@ -10,6 +10,7 @@
 use super::ast::{self, Annotation, Item};
 use super::build::{Bug, Builder};
 use super::expected::{self, Ctx};
+use super::fast;
 use super::grammar::{HwParser, Rule};
 use crate::diagnostics::Diagnostic;
 use crate::source::{FileId, Span};
@@ -18,12 +19,19 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 pub(super) fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    parse_with(file, text, true)
+}
+
+/// `fast: false` turns off the hand-written rule reader: the pure pest
+/// parser that tests compare it with.
+pub(super) fn parse_with(file: FileId, text: &str, fast: bool) -> (ast::File, Vec<Diagnostic>) {
     let mut d = Driver {
         text,
         pos: 0,
+        fast,
         items: Vec::new(),
         pending: Vec::new(),
-        b: Builder::new(file),
+        b: Builder::new(text, file),
     };
     if text.starts_with('\u{feff}') {
         d.pos = '\u{feff}'.len_utf8();
@@ -99,10 +107,11 @@ struct Body {
 struct Driver<'t> {
     text: &'t str,
     pos: usize,
+    fast: bool,
     items: Vec<Item>,
     /// Annotations waiting for the item or rule they apply to.
     pending: Vec<Annotation>,
-    b: Builder,
+    b: Builder<'t>,
 }
 
 impl<'t> Driver<'t> {
@@ -141,14 +150,7 @@ impl<'t> Driver<'t> {
 
     /// Skips spaces, comments, line breaks and `;`.
     fn skip_blank(&mut self) {
-        let b = self.text.as_bytes();
-        while let Some(&c) = b.get(self.pos) {
-            match c {
-                b' ' | b'\t' | b'\r' | b'\n' | b';' => self.pos += 1,
-                b'#' => self.pos = line_end(b, self.pos),
-                _ => break,
-            }
-        }
+        self.pos = skip_blank(self.text.as_bytes(), self.pos);
     }
 
     fn report(&mut self, f: Failure, ctx: Ctx, stmt_start: usize) {
@@ -168,7 +170,7 @@ impl<'t> Driver<'t> {
             self.skip_blank();
             let Some(c) = self.byte() else { break };
             match c {
-                b'@' => self.annotation(Ctx::Top),
+                b'@' => self.annotation(),
                 b'}' => {
                     let sp = self.span(self.pos, self.pos + 1);
                     self.b.diags.push(
@@ -181,7 +183,7 @@ impl<'t> Driver<'t> {
                 _ => self.top_statement(),
             }
         }
-        self.dangling_annotations(self.text.len());
+        self.dangling_annotations();
     }
 
     fn top_statement(&mut self) {
@@ -304,7 +306,7 @@ impl<'t> Driver<'t> {
                 return body;
             };
             if c == b'}' {
-                self.dangling_annotations(self.pos);
+                self.dangling_annotations();
                 self.pos += 1;
                 body.end = self.pos;
                 self.after_block();
@@ -312,12 +314,9 @@ impl<'t> Driver<'t> {
             }
             let start = self.pos;
             if c == b'@' {
-                if kind == Block::Chain {
-                    self.annotation(Ctx::ChainBody);
-                } else {
-                    self.annotation(Ctx::Top);
-                    let ann = self.pending.pop();
-                    if let Some(a) = ann {
+                self.annotation();
+                if kind != Block::Chain {
+                    if let Some(a) = self.pending.pop() {
                         self.b.diags.push(
                             Diagnostic::error(
                                 "syntax",
@@ -337,6 +336,17 @@ impl<'t> Driver<'t> {
                     }
                 }
                 continue;
+            }
+            // The fast reader takes the statement as the scanner cuts it;
+            // see `fast` for why that is where pest would end it too.
+            if self.fast && kind == Block::Chain {
+                let end = scan_statement(self.text.as_bytes(), start, true);
+                if let Some(mut r) = fast::rule(self.b.file, self.text, start, end) {
+                    r.annotations = std::mem::take(&mut self.pending);
+                    body.rules.push(r);
+                    self.pos = end;
+                    continue;
+                }
             }
             match self.run(kind.rule()) {
                 Ok(pair) => {
@@ -376,7 +386,7 @@ impl<'t> Driver<'t> {
     }
 
     fn unclosed(&mut self, kind: Block, brace: Span, owner_start: usize, at: Option<usize>) {
-        self.dangling_annotations(at.unwrap_or(self.text.len()));
+        self.dangling_annotations();
         let owner = word_at(self.text, owner_start);
         let name = second_word(self.text, owner_start);
         let what = match (kind, name) {
@@ -440,7 +450,7 @@ impl<'t> Driver<'t> {
 
     // ------------------------------------------------------------ annotations
 
-    fn annotation(&mut self, ctx: Ctx) {
+    fn annotation(&mut self) {
         let start = self.pos;
         match self.run(Rule::annotation) {
             Ok(pair) => {
@@ -464,13 +474,12 @@ impl<'t> Driver<'t> {
                     p += 1;
                 }
                 self.pos = self.char_boundary(p);
-                let _ = ctx;
             }
         }
     }
 
     /// Reports annotations that wait for an item when none can follow.
-    fn dangling_annotations(&mut self, _at: usize) {
+    fn dangling_annotations(&mut self) {
         for a in std::mem::take(&mut self.pending) {
             self.b.diags.push(
                 Diagnostic::error("syntax", "this annotation is not followed by anything it could apply to", a.span)
@@ -539,6 +548,18 @@ fn a_noun(kind: Block) -> &'static str {
         Block::Chain => "a chain",
         Block::Egress => "an `egress` block",
     }
+}
+
+/// Skips spaces, comments, line breaks and `;` from `p`.
+fn skip_blank(b: &[u8], mut p: usize) -> usize {
+    while let Some(&c) = b.get(p) {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' | b';' => p += 1,
+            b'#' => p = line_end(b, p),
+            _ => break,
+        }
+    }
+    p
 }
 
 /// The index of the `\n` that ends the line containing `p` (or the end).

@@ -803,10 +803,11 @@ fn dangling_comma() {
     ");
     check!("chain c {\n accept from a,\n accept\n}\n", @"
     chain c {
+      accept from[name:a]
     }
-    syntax: expected an address, a network or a name, found `accept`
-      ^ 3:2 `accept` expected an address here
-      help: remove the `,` at the end of the list, or add a value after it
+    syntax: `accept` is a reserved keyword and cannot be used as a name
+      ^ 3:2 `accept` reserved keyword
+      help: the `,` at the end of the line above continues the list on this line; remove it
     ");
 }
 
@@ -962,4 +963,269 @@ fn many_errors_in_one_file_are_all_reported_and_good_items_survive() {
       help: a definition needs `=` between its name and its values: `host NAME = VALUE, VALUE`
     "
     );
+}
+
+// ------------------------------------------------------------ fast path
+
+/// A chain body with every kind of rule, annotations, comments, `;` and
+/// continued lists.
+fn big_chain(rules: usize) -> String {
+    let mut s = String::from("host h = 192.0.2.1\nchain big policy drop {\n");
+    for i in 0..rules {
+        let line = match i % 8 {
+            0 => format!("  accept state new tcp {}, {} from 10.{}.0.0/16 to h\n", i % 65536, 2000 + i, i % 256),
+            1 => format!("  drop not from 2001:db8:{i:x}::/48 udp 53 iface eth+ # c {i}\n"),
+            2 => "  @allow(redundant)\n  accept service web user root, uid 1000-1999 limit 10/minute burst 5\n".to_string(),
+            3 => format!("  log prefix \"r{i} \\\"q\\\"\" level warn icmp echo-request, 3/4\n"),
+            4 => format!("  @allow(shadowed) reject tcp-reset tcp sport 1024-65535 dport {i}; return\n"),
+            5 => format!("  accept from a{i},\n     b{i}, # continued\n     192.0.2.{}\n", i % 256),
+            6 => format!("  jump c{i}; goto d{i}; accept proto {}\n", i % 256),
+            _ => "  accept oface \"wg0\", eth0.100 group gid 4 comment \"x; y } z\"\n".to_string(),
+        };
+        s.push_str(&line);
+    }
+    s.push_str("}\nassert allow big tcp 22\n");
+    s
+}
+
+/// The parser with the hand-written rule reader and the pure pest parser
+/// give the same AST, spans included (`Debug` shows
+/// them; `==` does not compare them), and the same diagnostics.
+fn assert_paths_agree(text: &str) -> (File, Vec<Diagnostic>) {
+    let (fast, fast_d) = super::parser::parse_with(FileId(0), text, true);
+    let (slow, slow_d) = super::parser::parse_with(FileId(0), text, false);
+    assert_eq!(format!("{fast:#?}"), format!("{slow:#?}"));
+    assert_eq!(fast_d, slow_d);
+    (fast, fast_d)
+}
+
+#[test]
+fn fast_and_pest_paths_agree() {
+    let (ast, diags) = assert_paths_agree(&big_chain(1000));
+    assert!(diags.is_empty(), "{diags:?}");
+    let Some(Item::Chain(c)) = ast.items.get(1) else {
+        panic!("no chain")
+    };
+    assert_eq!(c.rules.len(), 1375);
+    let (_, diags) = assert_paths_agree(&big_chain(20));
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_paths_agree(EXAMPLE);
+}
+
+#[test]
+fn fast_path_falls_back_on_errors() {
+    // Errors anywhere in a body (a bad rule, a bad literal, an unclosed
+    // block, a dangling annotation) are reported as by the pest path.
+    let good = big_chain(400);
+    let variants = [
+        good.replacen("accept service web", "acept service web", 1),
+        good.replacen("10.8.0.0/16", "10.8.0.0/1600", 1),
+        good.replacen("}\nassert", "\nassert", 1),
+        good.replacen("}\nassert", "@allow(x)\n}\nassert", 1),
+        good.replacen("comment \"x; y } z\"", "comment \"x; y } z", 1),
+    ];
+    for (i, text) in variants.iter().enumerate() {
+        let (_, diags) = assert_paths_agree(text);
+        assert!(!diags.is_empty(), "variant {i} has no error");
+    }
+}
+
+// ------------------------------------------------------------ fast rule reader
+
+/// Rule lines covering every action, match and value form, for the
+/// differential test of the fast rule reader.
+const RULE_LINES: &[&str] = &[
+    "accept",
+    "drop state invalid",
+    "return not from 10.0.0.0/8",
+    "reject",
+    "reject tcp-reset tcp 113",
+    "reject from a",
+    "jump other",
+    "goto other from b",
+    "log",
+    "log prefix \"IN \" level warn limit 10/minute burst 5",
+    "log level 4 prefix \"x\"",
+    "log level info",
+    "accept tcp",
+    "accept udp 53, 123 sport 1024-65535 dport web, 8080",
+    "accept sctp from a to b",
+    "accept icmp echo-request, 3/4, 8 not icmpv6 128",
+    "accept proto gre",
+    "accept proto 47",
+    "accept proto tcp",
+    "accept service dns, ntp state new, established",
+    "accept from 192.0.2.1, admins, 2001:db8::/32, fe80::1-fe80::2 to 192.0.2.10-192.0.2.20",
+    "accept iface lo, eth+, eth0.100, \"wg0\" oface eth1",
+    "accept user root, uid 33, uid 1000-1999, \"www-data\" group gid 4, adm",
+    "accept limit 1/day",
+    "accept limit 5 / second burst 7",
+    "accept comment \"a # b ; c } d\"",
+    "drop not user root not group gid 0 # trailing comment",
+    "accept\ttcp\t22\r",
+];
+
+/// Mutations that stay on one line (a statement as the scanner cuts it).
+const LINE_TOKENS: &[&str] = &[
+    "accept",
+    "drop",
+    "reject",
+    "log",
+    "jump",
+    "goto",
+    "return",
+    "prefix",
+    "level",
+    "not",
+    "tcp",
+    "udp",
+    "icmp",
+    "icmpv6",
+    "proto",
+    "sport",
+    "dport",
+    "service",
+    "from",
+    "to",
+    "iface",
+    "oface",
+    "state",
+    "user",
+    "group",
+    "uid",
+    "gid",
+    "limit",
+    "burst",
+    "comment",
+    ",",
+    " ",
+    "/",
+    "-",
+    ":",
+    "::",
+    ".",
+    "+",
+    "#",
+    "\"",
+    "\\",
+    "0",
+    "255",
+    "256",
+    "65536",
+    "18446744073709551616",
+    "1.2.3.4",
+    "1.2.3",
+    "300.1.1.1",
+    "/24",
+    "/300",
+    "fe80::1",
+    "x",
+    "a-b",
+    "eth+",
+    "3/4",
+    "1-2",
+    "second",
+    "minute",
+    "days",
+    "gre",
+    "grep",
+    "é",
+    "\t",
+];
+
+fn rule_via_pest(text: &str, end: usize) -> Option<(String, Vec<Diagnostic>)> {
+    use super::grammar::{HwParser, Rule};
+    use pest::Parser as _;
+    let pair = HwParser::parse(Rule::rule, &text[..end]).ok()?.next()?;
+    if pair.as_span().end() != end {
+        return None;
+    }
+    let mut b = super::build::Builder::new(text, FileId(0));
+    let rule = b.rule(pair, Vec::new()).ok()?;
+    Some((format!("{rule:#?}"), b.diags))
+}
+
+fn check_fast_rule(line: &str) {
+    let text = format!("{line}\n");
+    let end = text.find('\n').unwrap_or(text.len());
+    let Some(fast) = super::fast::rule(FileId(0), &text, 0, end) else {
+        return;
+    };
+    let Some((pest, diags)) = rule_via_pest(&text, end) else {
+        panic!("the fast reader accepts what pest rejects: {line:?}\n{fast:#?}");
+    };
+    assert!(
+        diags.is_empty(),
+        "the fast reader accepts a bad literal: {line:?} {diags:?}"
+    );
+    assert_eq!(format!("{fast:#?}"), pest, "on {line:?}");
+}
+
+#[test]
+fn fast_rule_reader_reads_every_form() {
+    for line in RULE_LINES {
+        let text = format!("{line}\n");
+        let end = text.len() - 1;
+        assert!(
+            super::fast::rule(FileId(0), &text, 0, end).is_some(),
+            "fast path declined {line:?}"
+        );
+        check_fast_rule(line);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+    #[test]
+    fn fast_rule_reader_agrees_with_pest(
+        line in proptest::sample::select(RULE_LINES),
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(),
+             0usize..4,
+             proptest::sample::select(LINE_TOKENS)),
+            1..4),
+    ) {
+        let mut text = line.to_string();
+        for (at, del, tok) in &edits {
+            let mut p = at.index(text.len() + 1);
+            while !text.is_char_boundary(p) { p -= 1; }
+            let mut q = (p + del).min(text.len());
+            while !text.is_char_boundary(q) { q -= 1; }
+            text.replace_range(p..q, tok);
+        }
+        check_fast_rule(&text);
+    }
+}
+
+const SEEDS: &[&str] = &[
+    include_str!("../../fuzz/seeds/mailserver.hw"),
+    include_str!("../../fuzz/seeds/router.hw"),
+    include_str!("../../fuzz/seeds/edge.hw"),
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+    /// Whole files, mutated: the fast reader never changes what the
+    /// parser returns, errors included.
+    #[test]
+    fn fast_path_agrees_on_mutated_files(
+        seed in proptest::sample::select(SEEDS),
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(),
+             0usize..6,
+             proptest::sample::select(LINE_TOKENS)),
+            1..5),
+    ) {
+        let mut text = seed.to_string();
+        for (at, del, tok) in &edits {
+            let mut p = at.index(text.len() + 1);
+            while !text.is_char_boundary(p) { p -= 1; }
+            let mut q = (p + del).min(text.len());
+            while !text.is_char_boundary(q) { q -= 1; }
+            text.replace_range(p..q, tok);
+        }
+        assert_paths_agree(&text);
+    }
 }

@@ -163,7 +163,7 @@ pub fn packet(p: &Packet) -> JsonPacket {
         src: p.src.to_string(),
         dst: p.dst.to_string(),
         proto: p.proto,
-        protocol: proto_name(p.proto, p.family),
+        protocol: proto_name(p.proto),
         sport: p.sport,
         dport: p.dport,
         icmp_type: p.icmp_type,
