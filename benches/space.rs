@@ -115,8 +115,17 @@ const PORTS: [u16; 12] = [22, 25, 53, 80, 123, 443, 993, 3306, 5432, 6379, 8080,
 
 fn typical(n: usize, r: &mut Rng) -> Policy {
     let mut rules = vec![
-        rule(vec![cond(Test::State(vec![CtState::Established, CtState::Related]))], Action::Accept),
-        rule(vec![cond(Test::State(vec![CtState::Invalid]))], Action::Drop),
+        rule(
+            vec![cond(Test::State(vec![
+                CtState::Established,
+                CtState::Related,
+            ]))],
+            Action::Accept,
+        ),
+        rule(
+            vec![cond(Test::State(vec![CtState::Invalid]))],
+            Action::Drop,
+        ),
         rule(
             vec![cond(Test::Iif(vec![Iface {
                 name: "lo".into(),
@@ -143,10 +152,14 @@ fn typical(n: usize, r: &mut Rng) -> Policy {
         };
         let mut conds = vec![
             cond(Test::State(vec![CtState::New])),
-            cond(l4(if r.chance(85) { 6 } else { 17 }, None, Some({
-                let p = PORTS[r.below(PORTS.len() as u64) as usize];
-                (p, p)
-            }))),
+            cond(l4(
+                if r.chance(85) { 6 } else { 17 },
+                None,
+                Some({
+                    let p = PORTS[r.below(PORTS.len() as u64) as usize];
+                    (p, p)
+                }),
+            )),
             cond(dst(net(fam, host, if v6 { 128 } else { 32 }))),
         ];
         if !r.chance(30) {
@@ -167,14 +180,27 @@ fn blocklist(n: usize, r: &mut Rng) -> Policy {
     while rules.len() + 20 < n {
         let v6 = r.chance(10);
         let fam = if v6 { Family::V6 } else { Family::V4 };
-        let a: u128 = if v6 { (r.next() as u128) << 64 } else { r.next() as u32 as u128 };
-        let len = if v6 { 64 } else if r.chance(80) { 32 } else { 24 };
+        let a: u128 = if v6 {
+            (r.next() as u128) << 64
+        } else {
+            r.next() as u32 as u128
+        };
+        let len = if v6 {
+            64
+        } else if r.chance(80) {
+            32
+        } else {
+            24
+        };
         rules.push(rule(vec![cond(net(fam, a, len))], Action::Drop));
     }
     for k in 0..20 {
         let p = PORTS[k % PORTS.len()] + (k / PORTS.len()) as u16;
         rules.push(rule(
-            vec![cond(Test::State(vec![CtState::New])), cond(l4(6, None, Some((p, p))))],
+            vec![
+                cond(Test::State(vec![CtState::New])),
+                cond(l4(6, None, Some((p, p)))),
+            ],
             Action::Accept,
         ));
     }
@@ -197,7 +223,11 @@ fn dense(n: usize, r: &mut Rng) -> Policy {
         if rules.len() > 10 && r.chance(5) {
             let k = r.below(rules.len() as u64) as usize;
             let mut c = rules[k].clone();
-            c.action = if c.action == Action::Accept { Action::Drop } else { Action::Accept };
+            c.action = if c.action == Action::Accept {
+                Action::Drop
+            } else {
+                Action::Accept
+            };
             c.matches.conds.push(cond(Test::State(vec![CtState::New])));
             rules.push(c);
             continue;
@@ -210,7 +240,11 @@ fn dense(n: usize, r: &mut Rng) -> Policy {
         let (b, l) = pool(r);
         conds.push(cond(dst(net(Family::V4, b, l))));
         let proto = if r.chance(70) { 6 } else { 17 };
-        let sport = if r.chance(90) { None } else { Some((1024, 65535)) };
+        let sport = if r.chance(90) {
+            None
+        } else {
+            Some((1024, 65535))
+        };
         let dport = match r.below(10) {
             0 => None,
             1 => {
@@ -223,7 +257,14 @@ fn dense(n: usize, r: &mut Rng) -> Policy {
             }
         };
         conds.push(cond(l4(proto, sport, dport)));
-        rules.push(rule(conds, if r.chance(50) { Action::Accept } else { Action::Drop }));
+        rules.push(rule(
+            conds,
+            if r.chance(50) {
+                Action::Accept
+            } else {
+                Action::Drop
+            },
+        ));
     }
     policy(rules)
 }
@@ -255,7 +296,11 @@ fn cpu_ms() -> f64 {
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     type Shape = fn(usize, &mut Rng) -> Policy;
-    let shapes: [(&str, Shape); 3] = [("typical", typical), ("blocklist", blocklist), ("dense", dense)];
+    let shapes: [(&str, Shape); 3] = [
+        ("typical", typical),
+        ("blocklist", blocklist),
+        ("dense", dense),
+    ];
     println!(
         "{:<16} {:>7} {:>10} {:>10} {:>10} {:>14} {:>9} {:>9}",
         "run", "rules", "build ms", "shadow ms", "total ms", "cpu ms (b+s)", "covered", "peak MB"
@@ -278,7 +323,10 @@ fn main() {
             if std::env::var_os("HWC_BENCH_DETAIL").is_some() {
                 let mut slow: Vec<(f64, u32)> = (0..p.chains[0].rules.len() as u32)
                     .map(|i| {
-                        let r = hwc::space::RuleRef { chain: ChainId(0), index: i };
+                        let r = hwc::space::RuleRef {
+                            chain: ChainId(0),
+                            index: i,
+                        };
                         let t = Instant::now();
                         let _ = an.coverage(r, Approx::Over);
                         (t.elapsed().as_secs_f64() * 1e3, i)
@@ -286,7 +334,10 @@ fn main() {
                     .collect();
                 slow.sort_by(|a, b| b.0.total_cmp(&a.0));
                 let sum: f64 = slow.iter().map(|x| x.0).sum();
-                println!("  sequential sum {sum:.1} ms; slowest: {:?}", &slow[..5.min(slow.len())]);
+                println!(
+                    "  sequential sum {sum:.1} ms; slowest: {:?}",
+                    &slow[..5.min(slow.len())]
+                );
             }
             println!(
                 "{:<16} {:>7} {:>10.1} {:>10.1} {:>10.1} {:>14} {:>9} {:>9.0}",

@@ -140,7 +140,7 @@ impl SpaceBuilder {
 
     pub fn build(mut self) -> Space {
         let mut next_written: [Vec<u32>; D] = Default::default();
-        for d in 0..D {
+        for (d, nwd) in next_written.iter_mut().enumerate() {
             use rayon::slice::ParallelSliceMut;
             let cuts = &mut self.cuts[d];
             cuts.push(0);
@@ -162,7 +162,7 @@ impl SpaceBuilder {
                     nw[a] = a as u32;
                 }
             }
-            next_written[d] = nw;
+            *nwd = nw;
         }
         Space {
             cuts: self.cuts,
@@ -376,7 +376,10 @@ impl Space {
         let fam = if v[f] == 0 { Fam::V4 } else { Fam::V6 };
         for d in [Iif, Oif] {
             let (lo, hi) = rng(d);
-            let empty = matches!((hook, d), (Some(Hook::Output), Iif) | (Some(Hook::Input), Oif));
+            let empty = matches!(
+                (hook, d),
+                (Some(Hook::Output), Iif) | (Some(Hook::Input), Oif)
+            );
             v[i(d)] = if empty {
                 let (a, _) = self.prefer(i(d), lo, hi, 0, 0);
                 self.atom_lo(i(d), a)
@@ -387,7 +390,10 @@ impl Space {
         }
         let (src_def, dst_def): (u128, u128) = match fam {
             Fam::V4 => (0xC000_020A, 0xCB00_7107),
-            Fam::V6 => (0x2001_0db8_0000_0000_0000_0000_0000_000a, 0x2001_0db8_0001_0000_0000_0000_0000_0007),
+            Fam::V6 => (
+                0x2001_0db8_0000_0000_0000_0000_0000_000a,
+                0x2001_0db8_0001_0000_0000_0000_0000_0007,
+            ),
         };
         for (d, def) in [(Src, src_def), (Dst, dst_def)] {
             let (lo, hi) = rng(d);
@@ -469,7 +475,9 @@ fn printable_at_least(code: u128) -> Option<u128> {
     // Raise byte k (keeping the printable bytes before it) to the next
     // printable byte; the result exceeds `code` because byte k grew.
     for k in (0..=k0).rev() {
-        let next = bytes[k].checked_add(1).and_then(|lo| (lo..=b'~').find(|c| c.is_ascii_graphic()));
+        let next = bytes[k]
+            .checked_add(1)
+            .and_then(|lo| (lo..=b'~').find(|c| c.is_ascii_graphic()));
         if let Some(c) = next {
             let mut out = [0u8; 16];
             out[..k].copy_from_slice(&bytes[..k]);

@@ -47,14 +47,22 @@ pub fn test_intervals(t: &Test, f: &mut impl FnMut(Dim, u128, u128)) {
     match t {
         Test::Family(x) => fam_iv(f, *x),
         Test::Iif(list) | Test::Oif(list) => {
-            let d = if let Test::Iif(_) = t { Dim::Iif } else { Dim::Oif };
+            let d = if let Test::Iif(_) = t {
+                Dim::Iif
+            } else {
+                Dim::Oif
+            };
             for i in list {
                 let r = i.range();
                 f(d, r.lo, r.hi);
             }
         }
         Test::Src(set) | Test::Dst(set) => {
-            let d = if let Test::Src(_) = t { Dim::Src } else { Dim::Dst };
+            let d = if let Test::Src(_) = t {
+                Dim::Src
+            } else {
+                Dim::Dst
+            };
             for r in &set.ranges {
                 fam_iv(f, r.family);
                 let hi = r.hi.min(r.family.max_addr());
@@ -99,7 +107,11 @@ pub fn test_intervals(t: &Test, f: &mut impl FnMut(Dim, u128, u128)) {
             }
         }
         Test::Uid(rs) | Test::Gid(rs) => {
-            let d = if let Test::Uid(_) = t { Dim::Uid } else { Dim::Gid };
+            let d = if let Test::Uid(_) = t {
+                Dim::Uid
+            } else {
+                Dim::Gid
+            };
             for r in rs {
                 f(d, r.lo as u128, r.hi as u128);
             }
@@ -116,7 +128,11 @@ pub fn test_boxes(t: &Test) -> Option<Vec<CBox>> {
     Some(match t {
         Test::Family(f) => vec![one(Dim::Family, fam(*f), fam(*f))],
         Test::Iif(list) | Test::Oif(list) => {
-            let d = if let Test::Iif(_) = t { Dim::Iif } else { Dim::Oif };
+            let d = if let Test::Iif(_) = t {
+                Dim::Iif
+            } else {
+                Dim::Oif
+            };
             list.iter()
                 .map(|i| {
                     let r = i.range();
@@ -125,7 +141,11 @@ pub fn test_boxes(t: &Test) -> Option<Vec<CBox>> {
                 .collect()
         }
         Test::Src(set) | Test::Dst(set) => {
-            let d = if let Test::Src(_) = t { Dim::Src } else { Dim::Dst };
+            let d = if let Test::Src(_) = t {
+                Dim::Src
+            } else {
+                Dim::Dst
+            };
             set.ranges
                 .iter()
                 .map(|r| {
@@ -142,7 +162,11 @@ pub fn test_boxes(t: &Test) -> Option<Vec<CBox>> {
                 let ports = |ps: &Option<crate::ir::PortSet>| -> Vec<(u128, u128)> {
                     match ps {
                         None => vec![(0, dim::NONE_PORT)],
-                        Some(ps) => ps.ranges.iter().map(|&(a, b)| (a as u128, b as u128)).collect(),
+                        Some(ps) => ps
+                            .ranges
+                            .iter()
+                            .map(|&(a, b)| (a as u128, b as u128))
+                            .collect(),
                     }
                 };
                 let sports = ports(&alt.sport);
@@ -164,7 +188,8 @@ pub fn test_boxes(t: &Test) -> Option<Vec<CBox>> {
                         };
                         for b in &with_ports {
                             for s in specs {
-                                let (ca, cb) = s.code.map_or((0, 255), |(a, b)| (a as u128, b as u128));
+                                let (ca, cb) =
+                                    s.code.map_or((0, 255), |(a, b)| (a as u128, b as u128));
                                 out.push(
                                     b.with(Dim::Family, fam(family), fam(family))
                                         .with(Dim::IcmpType, s.ty as u128, s.ty as u128)
@@ -190,7 +215,11 @@ pub fn test_boxes(t: &Test) -> Option<Vec<CBox>> {
             .map(|s| one(Dim::State, *s as u128, *s as u128))
             .collect(),
         Test::Uid(rs) | Test::Gid(rs) => {
-            let d = if let Test::Uid(_) = t { Dim::Uid } else { Dim::Gid };
+            let d = if let Test::Uid(_) = t {
+                Dim::Uid
+            } else {
+                Dim::Gid
+            };
             rs.iter()
                 .map(|r| one(d, r.lo as u128, r.hi as u128))
                 .collect()
@@ -218,7 +247,11 @@ pub fn cond_boxes(c: &Cond, approx: Approx) -> Vec<CBox> {
     let mut neg = complement(&pos);
     if let (Test::Uid(_) | Test::Gid(_), OwnerNegation::Nft) = (&c.test, c.owner_negation) {
         // nft: a packet without a user socket matches neither form.
-        let d = if let Test::Uid(_) = c.test { Dim::Uid } else { Dim::Gid };
+        let d = if let Test::Uid(_) = c.test {
+            Dim::Uid
+        } else {
+            Dim::Gid
+        };
         neg = subtract_all(&neg, &[full().with(d, dim::KERNEL_SOCKET, dim::NO_SOCKET)]);
     }
     neg
@@ -276,7 +309,10 @@ pub fn invalid_boxes(hook: Hook) -> Vec<CBox> {
         v.push(f().with(Proto, lo, hi).with(Dport, 0, np - 1));
     }
     // ICMP type and code exactly for the family's ICMP protocol.
-    for (family, p) in [(0u128, dim::PROTO_ICMP as u128), (1, dim::PROTO_ICMPV6 as u128)] {
+    for (family, p) in [
+        (0u128, dim::PROTO_ICMP as u128),
+        (1, dim::PROTO_ICMPV6 as u128),
+    ] {
         let base = f().with(Family, family, family);
         v.push(base.with(Proto, p, p).with(IcmpType, ni, ni));
         v.push(base.with(Proto, p, p).with(IcmpCode, ni, ni));
@@ -333,7 +369,11 @@ pub fn is_valid(c: &[u128; D], hook: Hook) -> bool {
             return false;
         }
     }
-    let fam = if g(Family) == 0 { crate::ir::Family::V4 } else { crate::ir::Family::V6 };
+    let fam = if g(Family) == 0 {
+        crate::ir::Family::V4
+    } else {
+        crate::ir::Family::V6
+    };
     let icmp = g(Proto) == icmp_proto(fam) as u128;
     for d in [IcmpType, IcmpCode] {
         if icmp != (g(d) < dim::NONE_ICMP) || g(d) > dim::NONE_ICMP {
@@ -372,7 +412,13 @@ pub fn well_known_intervals(f: &mut impl FnMut(Dim, u128, u128)) {
     for s in CtState::ALL {
         f(Dim::State, s as u128, s as u128);
     }
-    for p in [dim::PROTO_ICMP, dim::PROTO_ICMPV6, dim::PROTO_TCP, dim::PROTO_UDP, dim::PROTO_SCTP] {
+    for p in [
+        dim::PROTO_ICMP,
+        dim::PROTO_ICMPV6,
+        dim::PROTO_TCP,
+        dim::PROTO_UDP,
+        dim::PROTO_SCTP,
+    ] {
         f(Dim::Proto, p as u128, p as u128);
     }
     for d in [Dim::Uid, Dim::Gid] {
@@ -393,7 +439,9 @@ pub fn well_known_intervals(f: &mut impl FnMut(Dim, u128, u128)) {
     for t in [0u128, 3, 8, 11] {
         f(Dim::IcmpType, t, t);
     }
-    for t in [1u128, 2, 3, 4, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 143] {
+    for t in [
+        1u128, 2, 3, 4, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 143,
+    ] {
         f(Dim::IcmpType, t, t);
     }
     f(Dim::IcmpCode, 0, 0);

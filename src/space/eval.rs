@@ -221,7 +221,9 @@ pub enum Coverage {
 pub enum Redundancy {
     /// No: every packet the rule decides would get the same verdict from
     /// what follows; `by` lists what would decide them.
-    Redundant { by: Vec<Decider> },
+    Redundant {
+        by: Vec<Decider>,
+    },
     /// Yes: this packet's verdict would change.
     Needed(Packet),
     Unknown,
@@ -281,7 +283,10 @@ impl Bounds {
                 a(Dim::Proto, dim::PROTO_UDP as u128),
                 a(Dim::Proto, dim::PROTO_SCTP as u128),
             ],
-            icmp_protos: [a(Dim::Proto, dim::PROTO_ICMP as u128), a(Dim::Proto, dim::PROTO_ICMPV6 as u128)],
+            icmp_protos: [
+                a(Dim::Proto, dim::PROTO_ICMP as u128),
+                a(Dim::Proto, dim::PROTO_ICMPV6 as u128),
+            ],
             user_last: two(Dim::Uid, Dim::Gid, dim::KERNEL_SOCKET - 1),
             kernel: two(Dim::Uid, Dim::Gid, dim::KERNEL_SOCKET),
             nosock: two(Dim::Uid, Dim::Gid, dim::NO_SOCKET),
@@ -354,9 +359,15 @@ impl<'p> Analysis<'p> {
     }
 
     /// Two analyses in one shared space, for [`compare`].
-    pub fn pair<'q>(a: &'p Policy, b: &'q Policy) -> Result<(Analysis<'p>, Analysis<'q>), EvalError> {
+    pub fn pair<'q>(
+        a: &'p Policy,
+        b: &'q Policy,
+    ) -> Result<(Analysis<'p>, Analysis<'q>), EvalError> {
         let space = Arc::new(Space::for_policies(&[a, b], &[]));
-        Ok((Analysis::with_space(a, space.clone())?, Analysis::with_space(b, space)?))
+        Ok((
+            Analysis::with_space(a, space.clone())?,
+            Analysis::with_space(b, space)?,
+        ))
     }
 
     /// Analyses a policy in a given space (which must contain its intervals).
@@ -375,7 +386,9 @@ impl<'p> Analysis<'p> {
                 c.rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| matches!(r.action, Action::Jump(_) | Action::Goto(_) | Action::Return))
+                    .filter(|(_, r)| {
+                        matches!(r.action, Action::Jump(_) | Action::Goto(_) | Action::Return)
+                    })
                     .map(|(i, _)| i as u32)
                     .collect()
             })
@@ -393,7 +406,11 @@ impl<'p> Analysis<'p> {
             .iter()
             .flat_map(|c| &c.rules)
             .any(|r| has_unknown(&r.matches) || matches!(r.action, Action::Opaque(_)));
-        let modes: &[Approx] = if exact { &[Approx::Over] } else { &[Approx::Over, Approx::Under] };
+        let modes: &[Approx] = if exact {
+            &[Approx::Over]
+        } else {
+            &[Approx::Over, Approx::Under]
+        };
         let mut an = Analysis {
             policy,
             bounds: Bounds::new(&space),
@@ -465,7 +482,11 @@ impl<'p> Analysis<'p> {
 
     /// The enter and leave boxes of a rule in one approximation (`None`
     /// leave: the same as enter).
-    fn rule_boxes(&self, r: &crate::ir::Rule, mode: Approx) -> Result<(Vec<ABox>, Option<Vec<ABox>>), EvalError> {
+    fn rule_boxes(
+        &self,
+        r: &crate::ir::Rule,
+        mode: Approx,
+    ) -> Result<(Vec<ABox>, Option<Vec<ABox>>), EvalError> {
         let conv = |a: Approx| -> Result<Vec<ABox>, EvalError> {
             convert::match_boxes(&r.matches, a)
                 .iter()
@@ -474,7 +495,11 @@ impl<'p> Analysis<'p> {
                 .map_err(EvalError::Unaligned)
         };
         let plus = conv(Approx::Over)?;
-        let minus = if has_unknown(&r.matches) { Some(conv(Approx::Under)?) } else { None };
+        let minus = if has_unknown(&r.matches) {
+            Some(conv(Approx::Under)?)
+        } else {
+            None
+        };
         Ok(match (&r.action, minus) {
             (Action::Log(_) | Action::Continue(_), None) => (plus, Some(Vec::new())),
             (Action::Log(_) | Action::Continue(_), Some(minus)) => match mode {
@@ -570,7 +595,10 @@ impl<'p> Analysis<'p> {
         depth: usize,
     ) -> Result<Vec<Term>, Halt> {
         if depth > MAX_DEPTH {
-            return Err(EvalError::TooDeep { chain: ChainId(chain) }.into());
+            return Err(EvalError::TooDeep {
+                chain: ChainId(chain),
+            }
+            .into());
         }
         let mb = &self.boxes[mi];
         let id = match w.flow.as_deref_mut() {
@@ -604,7 +632,14 @@ impl<'p> Analysis<'p> {
         let mut pending: BinaryHeap<Reverse<u32>> = BinaryHeap::new();
         if checking {
             for t in &open {
-                self.push_pending(mi, chain, &t.pos, start.max(t.join), &mut pending, &mut w.scratch.stack);
+                self.push_pending(
+                    mi,
+                    chain,
+                    &t.pos,
+                    start.max(t.join),
+                    &mut pending,
+                    &mut w.scratch.stack,
+                );
             }
         }
         let structural = &self.structural[chain as usize];
@@ -661,7 +696,13 @@ impl<'p> Analysis<'p> {
                     if let Some(on) = w.on.as_deref_mut() {
                         let verdict = rules[j as usize].action.verdict();
                         for p in pieces {
-                            if !on(Event { rule: Some(g), verdict }, p) {
+                            if !on(
+                                Event {
+                                    rule: Some(g),
+                                    verdict,
+                                },
+                                p,
+                            ) {
                                 return Err(Halt::Stop);
                             }
                         }
@@ -683,13 +724,30 @@ impl<'p> Analysis<'p> {
                         continue;
                     }
                     let goto = matches!(rules[j as usize].action, Action::Goto(_));
-                    let rets = self.walk(mi, w, hook, c.0, 0, entry, id.map(|i| (i, j)), goto, depth + 1)?;
+                    let rets = self.walk(
+                        mi,
+                        w,
+                        hook,
+                        c.0,
+                        0,
+                        entry,
+                        id.map(|i| (i, j)),
+                        goto,
+                        depth + 1,
+                    )?;
                     if goto {
                         returns.extend(rets);
                     } else {
                         for r in self.prune(mi, rets, w.scratch) {
                             if checking {
-                                self.push_pending(mi, chain, &r.pos, j + 1, &mut pending, &mut w.scratch.stack);
+                                self.push_pending(
+                                    mi,
+                                    chain,
+                                    &r.pos,
+                                    j + 1,
+                                    &mut pending,
+                                    &mut w.scratch.stack,
+                                );
                             }
                             open.push(Open {
                                 pos: r.pos,
@@ -729,7 +787,9 @@ impl<'p> Analysis<'p> {
         let idx = mb.enter_index[chain as usize]
             .as_ref()
             .unwrap_or(&mb.leave_index[chain as usize]);
-        idx.query(pos, off + from, end, stack, |_, t| pending.push(Reverse(t - off)));
+        idx.query(pos, off + from, end, stack, |_, t| {
+            pending.push(Reverse(t - off))
+        });
         // Rules with an empty enter set never matter; structural rules
         // with a non-empty one are found by the query like any other.
     }
@@ -738,7 +798,12 @@ impl<'p> Analysis<'p> {
     fn prune(&self, mi: usize, terms: Vec<Term>, s: &mut Scratch) -> Vec<Term> {
         terms
             .into_iter()
-            .filter(|t| !matches!(self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, PRUNE_BUDGET, false), Cover::Covered))
+            .filter(|t| {
+                !matches!(
+                    self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, PRUNE_BUDGET, false),
+                    Cover::Covered
+                )
+            })
             .collect()
     }
 
@@ -750,7 +815,13 @@ impl<'p> Analysis<'p> {
                 Seg::Rules { chain, lo, hi: h } => {
                     let off = self.off[chain as usize];
                     let cov = &mut s.cov;
-                    mb.leave_index[chain as usize].query(q, off + lo, off + h, &mut s.stack, |b, t| cov.push(*b, t));
+                    mb.leave_index[chain as usize].query(
+                        q,
+                        off + lo,
+                        off + h,
+                        &mut s.stack,
+                        |b, t| cov.push(*b, t),
+                    );
                 }
                 Seg::Invalid(h) => {
                     for b in &self.invalid[hi(h)] {
@@ -823,7 +894,11 @@ impl<'p> Analysis<'p> {
         // Owners: tie the gid to the uid's kind.
         let uid = p[Uid as usize];
         if uid > k.user_last[0] {
-            let tied = if uid == k.kernel[0] { k.kernel[1] } else { k.nosock[1] };
+            let tied = if uid == k.kernel[0] {
+                k.kernel[1]
+            } else {
+                k.nosock[1]
+            };
             if inr(Gid, tied) {
                 p[Gid as usize] = tied;
             }
@@ -849,8 +924,19 @@ impl<'p> Analysis<'p> {
                     hi: r.index,
                 });
                 for e in enter {
-                    let Some(pos) = t.pos.intersect(e) else { continue };
-                    match self.check_core(mi, inst.hook, &pos, &t.negs, extra, s, self.budget, readable) {
+                    let Some(pos) = t.pos.intersect(e) else {
+                        continue;
+                    };
+                    match self.check_core(
+                        mi,
+                        inst.hook,
+                        &pos,
+                        &t.negs,
+                        extra,
+                        s,
+                        self.budget,
+                        readable,
+                    ) {
                         Cover::Covered => {
                             let tags = s.cov.covering_tags();
                             s.tags.extend(tags);
@@ -885,9 +971,14 @@ impl<'p> Analysis<'p> {
         use crate::ir::dim::Dim::*;
         let k = &self.bounds;
         let mut q = *b;
-        let clip_hi = |q: &mut ABox, d: crate::ir::dim::Dim, hi: u32| q.hi[d as usize] = q.hi[d as usize].min(hi);
-        let clip_lo = |q: &mut ABox, d: crate::ir::dim::Dim, lo: u32| q.lo[d as usize] = q.lo[d as usize].max(lo);
-        let single_family = (q.lo[Family as usize] == q.hi[Family as usize]).then_some(q.lo[Family as usize]);
+        let clip_hi = |q: &mut ABox, d: crate::ir::dim::Dim, hi: u32| {
+            q.hi[d as usize] = q.hi[d as usize].min(hi)
+        };
+        let clip_lo = |q: &mut ABox, d: crate::ir::dim::Dim, lo: u32| {
+            q.lo[d as usize] = q.lo[d as usize].max(lo)
+        };
+        let single_family =
+            (q.lo[Family as usize] == q.hi[Family as usize]).then_some(q.lo[Family as usize]);
         if single_family == Some(0) {
             clip_hi(&mut q, Src, k.v4_last[0]);
             clip_hi(&mut q, Dst, k.v4_last[1]);
@@ -1028,7 +1119,11 @@ impl<'p> Analysis<'p> {
                 });
             }
         }
-        EvalSet { an: self, mi, terms }
+        EvalSet {
+            an: self,
+            mi,
+            terms,
+        }
     }
 
     /// The packets that reach the rule and match it: those its action
@@ -1045,7 +1140,9 @@ impl<'p> Analysis<'p> {
 
     /// The verdict a terminal rule gives and the packets it decides.
     pub fn decides(&self, r: RuleRef, a: Approx) -> Option<(Verdict, EvalSet<'_>)> {
-        let v = self.policy.chain(r.chain).rules[r.index as usize].action.verdict()?;
+        let v = self.policy.chain(r.chain).rules[r.index as usize]
+            .action
+            .verdict()?;
         Some((v, self.matched(r, a)))
     }
 
@@ -1063,7 +1160,8 @@ impl<'p> Analysis<'p> {
                 if !applies {
                     continue;
                 }
-                let (ea, eb) = self.boxes[mi].enter[(self.off[inst.chain as usize] + j as u32) as usize];
+                let (ea, eb) =
+                    self.boxes[mi].enter[(self.off[inst.chain as usize] + j as u32) as usize];
                 let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
                 for t in inst.open.iter().filter(|t| t.join <= j as u32) {
                     for e in enter {
@@ -1086,7 +1184,11 @@ impl<'p> Analysis<'p> {
         if want == Verdict::Accept {
             terms.extend(f.free[hi(hook)].iter().cloned());
         }
-        EvalSet { an: self, mi, terms }
+        EvalSet {
+            an: self,
+            mi,
+            terms,
+        }
     }
 
     /// The packets the hook accepts: `Accept⁺` under `Over`, `Accept⁻`
@@ -1160,7 +1262,10 @@ impl<'p> Analysis<'p> {
     /// Earlier terminal rules of the same chain (same call context) with
     /// another verdict that decide packets this terminal rule matches.
     pub fn overlaps(&self, r: RuleRef, a: Approx) -> Vec<Overlap> {
-        let Some(v) = self.policy.chain(r.chain).rules[r.index as usize].action.verdict() else {
+        let Some(v) = self.policy.chain(r.chain).rules[r.index as usize]
+            .action
+            .verdict()
+        else {
             return Vec::new();
         };
         let mi = self.mode(a);
@@ -1180,14 +1285,19 @@ impl<'p> Analysis<'p> {
             let inst = &f.insts[id as usize];
             for t in inst.open.iter().filter(|t| t.join <= r.index) {
                 for e in enter {
-                    let Some(q) = t.pos.intersect(e) else { continue };
+                    let Some(q) = t.pos.intersect(e) else {
+                        continue;
+                    };
                     let mut cands: Vec<(ABox, u32)> = Vec::new();
                     let mut stack = Vec::new();
-                    idx.query(&q, off + t.join, off + r.index, &mut stack, |b, g| cands.push((*b, g)));
+                    idx.query(&q, off + t.join, off + r.index, &mut stack, |b, g| {
+                        cands.push((*b, g))
+                    });
                     for (b, g) in cands {
                         let j = g - off;
                         let other = rules[j as usize].action.verdict();
-                        if other.map_or(true, |w| w == v) || found.iter().any(|o| o.rule.index == j) {
+                        if other.map_or(true, |w| w == v) || found.iter().any(|o| o.rule.index == j)
+                        {
                             continue;
                         }
                         let Some(pos) = q.intersect(&b) else { continue };
@@ -1196,7 +1306,8 @@ impl<'p> Analysis<'p> {
                             pos,
                             negs: t.closed(chain, j),
                         };
-                        if let Cover::Uncovered(w) = self.check_term(mi, &term, &mut s, self.budget) {
+                        if let Cover::Uncovered(w) = self.check_term(mi, &term, &mut s, self.budget)
+                        {
                             found.push(Overlap {
                                 rule: RuleRef {
                                     chain: r.chain,
@@ -1216,7 +1327,10 @@ impl<'p> Analysis<'p> {
     /// Would removing this terminal rule change a verdict? Answered under
     /// `Over` (sound: "redundant" holds whatever the unknown tests do).
     pub fn redundancy(&self, r: RuleRef) -> Redundancy {
-        let Some(v) = self.policy.chain(r.chain).rules[r.index as usize].action.verdict() else {
+        let Some(v) = self.policy.chain(r.chain).rules[r.index as usize]
+            .action
+            .verdict()
+        else {
             return Redundancy::NotTerminal;
         };
         let mi = 0;
@@ -1271,7 +1385,15 @@ impl<'p> Analysis<'p> {
                     }
                 }
             };
-            match self.continue_from(mi, id, r.index + 1, init, &mut on, Some((chain, r.index)), &mut s) {
+            match self.continue_from(
+                mi,
+                id,
+                r.index + 1,
+                init,
+                &mut on,
+                Some((chain, r.index)),
+                &mut s,
+            ) {
                 Ok(()) | Err(Halt::Stop) => {}
                 Err(Halt::Error(_)) => unknown = true,
             }
@@ -1292,6 +1414,7 @@ impl<'p> Analysis<'p> {
 
     /// Follows `init` from rule `start` of instance `id` to the end of the
     /// hook, reporting every decision (and the policy at the end).
+    #[allow(clippy::too_many_arguments)]
     fn continue_from(
         &self,
         mi: usize,
@@ -1315,7 +1438,9 @@ impl<'p> Analysis<'p> {
                 scratch: s,
                 terms: 0,
             };
-            let rets = self.walk(mi, &mut w, inst.hook, inst.chain, start, terms, None, false, 0)?;
+            let rets = self.walk(
+                mi, &mut w, inst.hook, inst.chain, start, terms, None, false, 0,
+            )?;
             // Climb: a goto's callee returns from its caller too.
             let mut up = inst;
             loop {
@@ -1367,7 +1492,9 @@ pub struct EvalSet<'a> {
 
 impl std::fmt::Debug for EvalSet<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EvalSet").field("terms", &self.terms.len()).finish()
+        f.debug_struct("EvalSet")
+            .field("terms", &self.terms.len())
+            .finish()
     }
 }
 
@@ -1435,9 +1562,11 @@ impl<'a> EvalSet<'a> {
     pub fn contains(&self, p: &Packet) -> bool {
         let pt = self.an.space.point(&coords(p));
         let mut stack = Vec::new();
-        self.terms
-            .iter()
-            .any(|t| t.hook == p.hook && t.pos.contains_point(&pt) && !self.an.neg_holds(self.mi, &t.negs, &pt, &mut stack))
+        self.terms.iter().any(|t| {
+            t.hook == p.hook
+                && t.pos.contains_point(&pt)
+                && !self.an.neg_holds(self.mi, &t.negs, &pt, &mut stack)
+        })
     }
 
     /// The set as an owned [`PacketSet`], restricted to one hook (each
@@ -1467,7 +1596,8 @@ impl Analysis<'_> {
             Seg::Rules { chain, lo, hi: h } => {
                 let off = self.off[chain as usize];
                 let mut hit = false;
-                mb.leave_index[chain as usize].query_point(pt, off + lo, off + h, stack, |_, _| hit = true);
+                mb.leave_index[chain as usize]
+                    .query_point(pt, off + lo, off + h, stack, |_, _| hit = true);
                 hit
             }
             Seg::Invalid(h) => self.invalid[hi(h)].iter().any(|b| b.contains_point(pt)),
@@ -1478,12 +1608,19 @@ impl Analysis<'_> {
 /// A packet in both sets, if any (the sets may come from two analyses
 /// that share a space).
 pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
-    assert!(Arc::ptr_eq(&x.an.space, &y.an.space), "sets of different spaces");
+    assert!(
+        Arc::ptr_eq(&x.an.space, &y.an.space),
+        "sets of different spaces"
+    );
     let mut s = Scratch::default();
     let mut unknown = false;
     let shape = x.an.space.shape();
     let idx = BoxIndex::build(
-        y.terms.iter().enumerate().map(|(i, t)| (t.pos, i as u32)).collect(),
+        y.terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.pos, i as u32))
+            .collect(),
         &shape,
     );
     let mut stack = Vec::new();
@@ -1496,7 +1633,9 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
             if a.hook != b.hook {
                 continue;
             }
-            let Some(pos) = a.pos.intersect(&b.pos) else { continue };
+            let Some(pos) = a.pos.intersect(&b.pos) else {
+                continue;
+            };
             let t = Term {
                 hook: a.hook,
                 pos,
@@ -1527,8 +1666,18 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
     let mut unknown = false;
     for (approx, definite) in [(Approx::Under, true), (Approx::Over, false)] {
         let pairs = [
-            (a.accepted(hook, approx), b.dropped(hook, approx), Verdict::Accept, Verdict::Drop),
-            (a.dropped(hook, approx), b.accepted(hook, approx), Verdict::Drop, Verdict::Accept),
+            (
+                a.accepted(hook, approx),
+                b.dropped(hook, approx),
+                Verdict::Accept,
+                Verdict::Drop,
+            ),
+            (
+                a.dropped(hook, approx),
+                b.accepted(hook, approx),
+                Verdict::Drop,
+                Verdict::Accept,
+            ),
         ];
         for (x, y, left, right) in &pairs {
             match intersection(x, y) {
@@ -1645,7 +1794,10 @@ mod tests {
         )]);
         let an = Analysis::new(&p).unwrap();
         assert!(an.is_exact());
-        assert_eq!(an.coverage(r(0, 2), Approx::Over), Coverage::Covered { by: vec![r(0, 0)] });
+        assert_eq!(
+            an.coverage(r(0, 2), Approx::Over),
+            Coverage::Covered { by: vec![r(0, 0)] }
+        );
         let all = an.coverage_all(Approx::Over);
         assert!(matches!(all[0].1, Coverage::Reached(_)));
         assert!(matches!(all[1].1, Coverage::Reached(_)));
@@ -1663,7 +1815,9 @@ mod tests {
         let an = Analysis::new(&p2).unwrap();
         assert_eq!(
             an.coverage(r(0, 2), Approx::Over),
-            Coverage::Covered { by: vec![r(0, 0), r(0, 1)] }
+            Coverage::Covered {
+                by: vec![r(0, 0), r(0, 1)]
+            }
         );
         assert_eq!(an.redundancy(r(0, 2)), Redundancy::Redundant { by: vec![] });
         match an.redundancy(r(0, 1)) {
@@ -1680,13 +1834,19 @@ mod tests {
                 "input",
                 ChainKind::Base(Hook::Input),
                 Some(Verdict::Drop),
-                vec![rule(vec![], Action::Jump(ChainId(1))), rule(vec![cond(tcp(0, 65535))], Action::Accept)],
+                vec![
+                    rule(vec![], Action::Jump(ChainId(1))),
+                    rule(vec![cond(tcp(0, 65535))], Action::Accept),
+                ],
             ),
             chain(
                 "x",
                 ChainKind::User,
                 None,
-                vec![rule(vec![cond(src(5, 9))], Action::Return), rule(vec![cond(tcp(0, 65535))], Action::Drop)],
+                vec![
+                    rule(vec![cond(src(5, 9))], Action::Return),
+                    rule(vec![cond(tcp(0, 65535))], Action::Drop),
+                ],
             ),
         ]);
         let an = Analysis::new(&p).unwrap();
@@ -1695,7 +1855,7 @@ mod tests {
         assert!(acc.contains(&pk("input tcp from 0.0.0.7 port 80")));
         assert!(!acc.contains(&pk("input tcp from 0.0.0.10 port 80")));
         assert!(!acc.contains(&pk("input udp from 0.0.0.7 port 80")));
-        assert!(acc.contains(&pk("input ip6 proto gre")) == false);
+        assert!(!acc.contains(&pk("input ip6 proto gre")));
         // The accept rule is reached only by returned packets.
         match an.coverage(r(0, 1), Approx::Over) {
             Coverage::Reached(w) => assert_eq!(w.src.to_string(), "0.0.0.5"),

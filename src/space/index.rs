@@ -73,7 +73,14 @@ impl BoxIndex {
         self.boxes.is_empty()
     }
 
-    fn build_rec(&mut self, items: &mut [(ABox, u32)], s: usize, e: usize, scratch: &mut Vec<u64>, depth: usize) -> u32 {
+    fn build_rec(
+        &mut self,
+        items: &mut [(ABox, u32)],
+        s: usize,
+        e: usize,
+        scratch: &mut Vec<u64>,
+        depth: usize,
+    ) -> u32 {
         let me = self.nodes.len() as u32;
         let slice = &items[s..e];
         let mut bbox = slice[0].0;
@@ -163,7 +170,11 @@ impl BoxIndex {
         if rs == ls || rs == part.len() {
             return me; // The sample misled: no real split, one leaf.
         }
-        let mid = if ls > 0 { self.build_rec(items, s, s + ls, scratch, depth + 1) } else { NONE };
+        let mid = if ls > 0 {
+            self.build_rec(items, s, s + ls, scratch, depth + 1)
+        } else {
+            NONE
+        };
         let left = self.build_rec(items, s + ls, s + rs, scratch, depth + 1);
         let right = self.build_rec(items, s + rs, e, scratch, depth + 1);
         let node = &mut self.nodes[me as usize];
@@ -179,7 +190,14 @@ impl BoxIndex {
     /// Calls `f(box, tag)` for every box that intersects `q` with a tag in
     /// `tag_lo .. tag_hi`. `stack` is scratch space.
     #[inline]
-    pub fn query(&self, q: &ABox, tag_lo: u32, tag_hi: u32, stack: &mut Vec<u32>, mut f: impl FnMut(&ABox, u32)) {
+    pub fn query(
+        &self,
+        q: &ABox,
+        tag_lo: u32,
+        tag_hi: u32,
+        stack: &mut Vec<u32>,
+        mut f: impl FnMut(&ABox, u32),
+    ) {
         if self.nodes.is_empty() || tag_lo >= tag_hi {
             return;
         }
@@ -214,7 +232,14 @@ impl BoxIndex {
 
     /// Calls `f(box, tag)` for every box with a tag in range that holds the
     /// point `p`.
-    pub fn query_point(&self, p: &[u32; D], tag_lo: u32, tag_hi: u32, stack: &mut Vec<u32>, f: impl FnMut(&ABox, u32)) {
+    pub fn query_point(
+        &self,
+        p: &[u32; D],
+        tag_lo: u32,
+        tag_hi: u32,
+        stack: &mut Vec<u32>,
+        f: impl FnMut(&ABox, u32),
+    ) {
         self.query(&ABox::point(p), tag_lo, tag_hi, stack, f)
     }
 }
@@ -230,11 +255,16 @@ mod tests {
         let mut items = Vec::new();
         let mut seed = 7u64;
         let mut rnd = |m: u32| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((seed >> 33) % m as u64) as u32
         };
         for t in 0..3000u32 {
-            let mut b = Bx { lo: [0; D], hi: [63; D] };
+            let mut b = Bx {
+                lo: [0; D],
+                hi: [63; D],
+            };
             for d in 0..3 {
                 // Some wildcards, some narrow boxes.
                 if rnd(4) == 0 {

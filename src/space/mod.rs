@@ -18,8 +18,8 @@ pub enum Approx {
     /// Under-approximation (`Accept⁻`): such a test is not known to match.
     Under,
 }
-pub mod packet;
 pub mod eval;
+pub mod packet;
 pub mod reference;
 pub mod set;
 

@@ -157,8 +157,14 @@ pub fn coords(p: &Packet) -> [u128; D] {
     set(Dim::Proto, p.proto as u128);
     set(Dim::Sport, p.sport.map_or(dim::NONE_PORT, |x| x as u128));
     set(Dim::Dport, p.dport.map_or(dim::NONE_PORT, |x| x as u128));
-    set(Dim::IcmpType, p.icmp_type.map_or(dim::NONE_ICMP, |x| x as u128));
-    set(Dim::IcmpCode, p.icmp_code.map_or(dim::NONE_ICMP, |x| x as u128));
+    set(
+        Dim::IcmpType,
+        p.icmp_type.map_or(dim::NONE_ICMP, |x| x as u128),
+    );
+    set(
+        Dim::IcmpCode,
+        p.icmp_code.map_or(dim::NONE_ICMP, |x| x as u128),
+    );
     set(Dim::State, p.state as u128);
     let (u, g) = match p.owner {
         Owner::NoSocket => (dim::NO_SOCKET, dim::NO_SOCKET),
@@ -174,7 +180,11 @@ pub fn coords(p: &Packet) -> [u128; D] {
 /// the hook, see [`super::convert::is_valid`]).
 pub fn from_coords(c: &[u128; D], hook: Hook) -> Packet {
     let g = |d: Dim| c[d as usize];
-    let family = if g(Dim::Family) == 0 { Family::V4 } else { Family::V6 };
+    let family = if g(Dim::Family) == 0 {
+        Family::V4
+    } else {
+        Family::V6
+    };
     let addr = |v: u128| match family {
         Family::V4 => IpAddr::V4(Ipv4Addr::from(v as u32)),
         Family::V6 => IpAddr::V6(Ipv6Addr::from(v)),
@@ -355,7 +365,14 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
                     )
                 })?;
                 let slot = if lw == "from" { &mut src } else { &mut dst };
-                set_once(if lw == "from" { "source address" } else { "destination address" }, slot.is_some())?;
+                set_once(
+                    if lw == "from" {
+                        "source address"
+                    } else {
+                        "destination address"
+                    },
+                    slot.is_some(),
+                )?;
                 *slot = Some(a);
                 i += 1;
             }
@@ -364,8 +381,19 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
                 let p: u16 = v.parse().map_err(|_| {
                     err(format!("`{v}` is not a port"), "a port is a number 0-65535")
                 })?;
-                let slot = if lw == "sport" { &mut sport } else { &mut dport };
-                set_once(if lw == "sport" { "source port" } else { "destination port" }, slot.is_some())?;
+                let slot = if lw == "sport" {
+                    &mut sport
+                } else {
+                    &mut dport
+                };
+                set_once(
+                    if lw == "sport" {
+                        "source port"
+                    } else {
+                        "destination port"
+                    },
+                    slot.is_some(),
+                )?;
                 *slot = Some(p);
                 i += 1;
             }
@@ -379,7 +407,10 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
                 let code = match c {
                     None => None,
                     Some(c) => Some(c.parse::<u8>().map_err(|_| {
-                        err(format!("`{c}` is not an ICMP code"), "a code is a number 0-255")
+                        err(
+                            format!("`{c}` is not an ICMP code"),
+                            "a code is a number 0-255",
+                        )
                     })?),
                 };
                 icmp = Some((t.to_ascii_lowercase(), code));
@@ -393,8 +424,19 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
                         "interface names have 1 to 15 characters",
                     ));
                 }
-                let slot = if lw.starts_with('i') { &mut iif } else { &mut oif };
-                set_once(if lw.starts_with('i') { "input interface" } else { "output interface" }, slot.is_some())?;
+                let slot = if lw.starts_with('i') {
+                    &mut iif
+                } else {
+                    &mut oif
+                };
+                set_once(
+                    if lw.starts_with('i') {
+                        "input interface"
+                    } else {
+                        "output interface"
+                    },
+                    slot.is_some(),
+                )?;
                 *slot = Some(v.to_string());
                 i += 1;
             }
@@ -413,7 +455,11 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
             }
             "kernel" | "nosocket" | "no-socket" => {
                 set_once("socket owner", special.is_some())?;
-                special = Some(if lw == "kernel" { Owner::Kernel } else { Owner::NoSocket });
+                special = Some(if lw == "kernel" {
+                    Owner::Kernel
+                } else {
+                    Owner::NoSocket
+                });
             }
             other => {
                 if let Some(s) = CtState::ALL.iter().find(|s| s.name() == other) {
@@ -484,7 +530,10 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
     let ports = has_ports(proto);
     if !ports && (sport.is_some() || dport.is_some()) {
         return Err(err(
-            format!("`{}` packets have no ports", proto_name(proto).unwrap_or("this protocol")),
+            format!(
+                "`{}` packets have no ports",
+                proto_name(proto).unwrap_or("this protocol")
+            ),
             "ports exist only for tcp, udp and sctp",
         ));
     }
@@ -499,7 +548,14 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
                 Some(x) => x,
                 None => t.parse::<u8>().map_err(|_| {
                     err(
-                        format!("unknown {} type `{t}`", if family == Family::V4 { "ICMP" } else { "ICMPv6" }),
+                        format!(
+                            "unknown {} type `{t}`",
+                            if family == Family::V4 {
+                                "ICMP"
+                            } else {
+                                "ICMPv6"
+                            }
+                        ),
                         "use a name such as `echo-request` or a number 0-255",
                     )
                 })?,
@@ -516,10 +572,19 @@ pub fn parse_packet(s: &str) -> Result<Packet, PacketError> {
         (None, None)
     };
     let (local, remote): (IpAddr, IpAddr) = match family {
-        Family::V4 => (Ipv4Addr::new(192, 0, 2, 1).into(), Ipv4Addr::new(203, 0, 113, 1).into()),
+        Family::V4 => (
+            Ipv4Addr::new(192, 0, 2, 1).into(),
+            Ipv4Addr::new(203, 0, 113, 1).into(),
+        ),
         Family::V6 => (
-            "2001:db8::1".parse::<Ipv6Addr>().map(IpAddr::V6).unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-            "2001:db8:1::1".parse::<Ipv6Addr>().map(IpAddr::V6).unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            "2001:db8::1"
+                .parse::<Ipv6Addr>()
+                .map(IpAddr::V6)
+                .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            "2001:db8:1::1"
+                .parse::<Ipv6Addr>()
+                .map(IpAddr::V6)
+                .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST)),
         ),
     };
     let (def_src, def_dst) = match hook {
@@ -629,7 +694,9 @@ mod tests {
 
     #[test]
     fn display_round_trips_through_coords() {
-        let p = parse_packet("input icmpv6 type nd-neighbor-solicit from fe80::1 iif eth1 untracked").unwrap();
+        let p =
+            parse_packet("input icmpv6 type nd-neighbor-solicit from fe80::1 iif eth1 untracked")
+                .unwrap();
         assert_eq!(p.family, Family::V6);
         assert_eq!(p.icmp_type, Some(135));
         assert_eq!(from_coords(&coords(&p), Hook::Input), p);
@@ -650,10 +717,19 @@ mod tests {
         assert_eq!(e("udp to 192.0.2.1"), "the packet has no hook");
         assert_eq!(e("output icmp port 80"), "`icmp` packets have no ports");
         assert_eq!(e("input uid 0"), "input packets have no socket owner");
-        assert_eq!(e("output tcp iif eth0"), "output packets have no input interface");
-        assert_eq!(e("input from 192.0.2.1 to ::1"), "`to ::1` does not match `from 192.0.2.1`");
+        assert_eq!(
+            e("output tcp iif eth0"),
+            "output packets have no input interface"
+        );
+        assert_eq!(
+            e("input from 192.0.2.1 to ::1"),
+            "`to ::1` does not match `from 192.0.2.1`"
+        );
         assert_eq!(e("input frob"), "unknown word `frob` in packet");
         assert_eq!(e("input to"), "`to` needs a value");
-        assert_eq!(e("input icmpv6 from 192.0.2.1 type echo-request"), "`icmpv6` does not fit an IPv4 packet");
+        assert_eq!(
+            e("input icmpv6 from 192.0.2.1 type echo-request"),
+            "`icmpv6` does not fit an IPv4 packet"
+        );
     }
 }

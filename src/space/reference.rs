@@ -8,7 +8,8 @@
 
 use super::RuleRef;
 use crate::ir::{
-    Action, ChainId, Cond, Family, Iface, Match, OwnerNegation, Owner, Packet, Policy, PortSet, Test, Verdict,
+    Action, ChainId, Cond, Family, Iface, Match, Owner, OwnerNegation, Packet, Policy, PortSet,
+    Test, Verdict,
 };
 use crate::source::Span;
 use std::collections::BTreeSet;
@@ -90,14 +91,17 @@ pub fn test_holds(t: &Test, p: &Packet) -> Tri {
             match &alt.icmp {
                 None => true,
                 Some(specs) => {
-                    let fam_ok = (alt.proto == 1 && p.family == Family::V4) || (alt.proto == 58 && p.family == Family::V6);
+                    let fam_ok = (alt.proto == 1 && p.family == Family::V4)
+                        || (alt.proto == 58 && p.family == Family::V6);
                     fam_ok
                         && p.icmp_type.is_some_and(|ty| {
                             specs.iter().any(|s| {
                                 s.ty == ty
                                     && match s.code {
                                         None => true,
-                                        Some((a, b)) => p.icmp_code.is_some_and(|c| a <= c && c <= b),
+                                        Some((a, b)) => {
+                                            p.icmp_code.is_some_and(|c| a <= c && c <= b)
+                                        }
                                     }
                             })
                         })
@@ -124,7 +128,10 @@ pub fn cond_holds(c: &Cond, p: &Packet) -> Tri {
         return pos;
     }
     let owner_test = matches!(c.test, Test::Uid(_) | Test::Gid(_));
-    if owner_test && c.owner_negation == OwnerNegation::Nft && !matches!(p.owner, Owner::Socket { .. }) {
+    if owner_test
+        && c.owner_negation == OwnerNegation::Nft
+        && !matches!(p.owner, Owner::Socket { .. })
+    {
         return Tri::No;
     }
     pos.not()
@@ -260,7 +267,11 @@ impl Run<'_> {
                 Action::Opaque(_) => {
                     self.uncertain.push(r);
                     if self.choose() {
-                        let v = if self.choose() { Verdict::Accept } else { Verdict::Drop };
+                        let v = if self.choose() {
+                            Verdict::Accept
+                        } else {
+                            Verdict::Drop
+                        };
                         out = Flow::Verdict(v, r);
                         break;
                     }
@@ -297,7 +308,11 @@ pub fn decide(policy: &Policy, p: &Packet) -> BTreeSet<Verdict> {
 
 /// The verdict, the rules reached (with their decider) when every unknown
 /// outcome is fixed by `choices` (missing choices: "matches").
-pub fn run_with(policy: &Policy, p: &Packet, choices: &[bool]) -> (Verdict, Decider, Vec<TraceStep>, Vec<bool>) {
+pub fn run_with(
+    policy: &Policy,
+    p: &Packet,
+    choices: &[bool],
+) -> (Verdict, Decider, Vec<TraceStep>, Vec<bool>) {
     let mut run = Run {
         policy,
         p,

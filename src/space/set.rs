@@ -28,8 +28,10 @@ pub struct PacketSet {
     negs: Vec<ABox>,
 }
 
-/// The answer of an emptiness question.
+/// The answer of an emptiness question. (One is returned per question,
+/// never stored in bulk: the inline witness is fine.)
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SetAnswer {
     Empty,
     /// A concrete point of the set (see [`super::packet::from_coords`]).
@@ -212,8 +214,8 @@ impl PacketSet {
 
     /// Membership of a point given in atoms (see [`Space::point`]).
     pub fn contains_point(&self, p: &[u32; D]) -> bool {
-        self.terms
-            .iter()
-            .any(|t| t.pos.contains_point(p) && !self.term_negs(t).iter().any(|n| n.contains_point(p)))
+        self.terms.iter().any(|t| {
+            t.pos.contains_point(p) && !self.term_negs(t).iter().any(|n| n.contains_point(p))
+        })
     }
 }
