@@ -59,6 +59,8 @@ pub enum EvalError {
     TooDeep { chain: ChainId },
     /// A shared space lacks an interval of the policy.
     Unaligned(Unaligned),
+    /// Sets of two analyses that do not share a space were combined.
+    DifferentSpaces,
 }
 
 impl std::fmt::Display for EvalError {
@@ -69,6 +71,12 @@ impl std::fmt::Display for EvalError {
             }
             EvalError::TooDeep { chain } => write!(f, "chain {} is nested too deeply", chain.0),
             EvalError::Unaligned(u) => write!(f, "{u}"),
+            EvalError::DifferentSpaces => {
+                write!(
+                    f,
+                    "the two analyses do not share a space (build them with `Analysis::pair`)"
+                )
+            }
         }
     }
 }
@@ -96,6 +104,8 @@ struct Term {
     hook: Hook,
     pos: ABox,
     negs: Vec<Seg>,
+    /// More boxes to subtract (from [`EvalSet::minus`]).
+    extra: Vec<ABox>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +185,7 @@ struct Scratch {
     cov: Coverer,
     stack: Vec<u32>,
     tags: Vec<u32>,
+    negs: Vec<Seg>,
 }
 
 /// The answer of an emptiness question about packets.
@@ -546,6 +557,7 @@ impl<'p> Analysis<'p> {
                     hook: h,
                     pos: fam_box(f),
                     negs: vec![Seg::Invalid(h)],
+                    extra: Vec::new(),
                 };
                 if base.is_some() && self.policy.family.contains(f) {
                     init.push(Open {
@@ -676,6 +688,7 @@ impl<'p> Analysis<'p> {
                             hook,
                             pos,
                             negs: t.closed_skipping(chain, j, w.skip),
+                            extra: Vec::new(),
                         });
                     }
                 }
@@ -764,6 +777,7 @@ impl<'p> Analysis<'p> {
                 hook,
                 pos: t.pos,
                 negs: t.closed_skipping(chain, n, w.skip),
+                extra: Vec::new(),
             });
         }
         if let (Some(f), Some(id)) = (w.flow.as_deref_mut(), id) {
@@ -800,7 +814,16 @@ impl<'p> Analysis<'p> {
             .into_iter()
             .filter(|t| {
                 !matches!(
-                    self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, PRUNE_BUDGET, false),
+                    self.check_core(
+                        mi,
+                        t.hook,
+                        &t.pos,
+                        &t.negs,
+                        &t.extra,
+                        s,
+                        PRUNE_BUDGET,
+                        false
+                    ),
                     Cover::Covered
                 )
             })
@@ -835,7 +858,7 @@ impl<'p> Analysis<'p> {
     }
 
     fn check_term(&self, mi: usize, t: &Term, s: &mut Scratch, budget: u64) -> Cover {
-        self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, budget, true)
+        self.check_core(mi, t.hook, &t.pos, &t.negs, &t.extra, s, budget, true)
     }
 
     /// Is `pos` minus the segments' boxes empty? `readable` chooses the
@@ -847,7 +870,7 @@ impl<'p> Analysis<'p> {
         hook: Hook,
         pos: &ABox,
         negs: &[Seg],
-        extra: Option<Seg>,
+        more: &[ABox],
         s: &mut Scratch,
         budget: u64,
         readable: bool,
@@ -857,8 +880,8 @@ impl<'p> Analysis<'p> {
             return Cover::Covered;
         };
         self.gather(mi, negs, &q, s);
-        if let Some(e) = extra {
-            self.gather(mi, &[e], &q, s);
+        for b in more.iter().filter(|b| b.intersects(&q)) {
+            s.cov.push(*b, INVALID_TAG);
         }
         let probe = if readable {
             self.space.point(&self.space.pick(&q, Some(hook)))
@@ -918,33 +941,36 @@ impl<'p> Analysis<'p> {
         for &id in &f.chain_insts[r.chain.0 as usize] {
             let inst = &f.insts[id as usize];
             for t in inst.open.iter().filter(|t| t.join <= r.index) {
-                let extra = (t.join < r.index).then_some(Seg::Rules {
-                    chain: inst.chain,
-                    lo: t.join,
-                    hi: r.index,
-                });
+                // The term's segments plus this chain's rules before r.
+                let mut negs = std::mem::take(&mut s.negs);
+                negs.clear();
+                negs.extend_from_slice(&t.negs);
+                if t.join < r.index {
+                    negs.push(Seg::Rules {
+                        chain: inst.chain,
+                        lo: t.join,
+                        hi: r.index,
+                    });
+                }
                 for e in enter {
                     let Some(pos) = t.pos.intersect(e) else {
                         continue;
                     };
-                    match self.check_core(
-                        mi,
-                        inst.hook,
-                        &pos,
-                        &t.negs,
-                        extra,
-                        s,
-                        self.budget,
-                        readable,
-                    ) {
+                    let res =
+                        self.check_core(mi, inst.hook, &pos, &negs, &[], s, self.budget, readable);
+                    match res {
                         Cover::Covered => {
                             let tags = s.cov.covering_tags();
                             s.tags.extend(tags);
                         }
                         Cover::Unknown => unknown = Some(inst.hook),
-                        Cover::Uncovered(w) => return (Cover::Uncovered(w), inst.hook),
+                        Cover::Uncovered(w) => {
+                            s.negs = negs;
+                            return (Cover::Uncovered(w), inst.hook);
+                        }
                     }
                 }
+                s.negs = negs;
             }
         }
         match unknown {
@@ -1116,6 +1142,7 @@ impl<'p> Analysis<'p> {
                     hook: inst.hook,
                     pos: t.pos,
                     negs: t.closed(inst.chain, r.index),
+                    extra: Vec::new(),
                 });
             }
         }
@@ -1170,6 +1197,7 @@ impl<'p> Analysis<'p> {
                                 hook,
                                 pos,
                                 negs: t.closed(inst.chain, j as u32),
+                                extra: Vec::new(),
                             });
                         }
                     }
@@ -1305,6 +1333,7 @@ impl<'p> Analysis<'p> {
                             hook: inst.hook,
                             pos,
                             negs: t.closed(chain, j),
+                            extra: Vec::new(),
                         };
                         if let Cover::Uncovered(w) = self.check_term(mi, &term, &mut s, self.budget)
                         {
@@ -1535,10 +1564,36 @@ impl<'a> EvalSet<'a> {
                         hook: t.hook,
                         pos,
                         negs: t.negs.clone(),
+                        extra: t
+                            .extra
+                            .iter()
+                            .filter(|x| x.intersects(&pos))
+                            .copied()
+                            .collect(),
                     });
                 }
             }
         }
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms,
+        }
+    }
+
+    /// The set without the packets of a union of boxes (e.g. the entries
+    /// of an `egress` block).
+    pub fn minus(&self, bs: &BoxSet) -> EvalSet<'a> {
+        let terms = self
+            .terms
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.extra
+                    .extend(bs.boxes.iter().filter(|b| b.intersects(&t.pos)));
+                t
+            })
+            .collect();
         EvalSet {
             an: self.an,
             mi: self.mi,
@@ -1565,6 +1620,7 @@ impl<'a> EvalSet<'a> {
         self.terms.iter().any(|t| {
             t.hook == p.hook
                 && t.pos.contains_point(&pt)
+                && !t.extra.iter().any(|b| b.contains_point(&pt))
                 && !self.an.neg_holds(self.mi, &t.negs, &pt, &mut stack)
         })
     }
@@ -1577,7 +1633,8 @@ impl<'a> EvalSet<'a> {
         for t in self.terms.iter().filter(|t| t.hook == hook) {
             s.cov.clear();
             self.an.gather(self.mi, &t.negs, &t.pos, &mut s);
-            let negs: Vec<ABox> = (0..s.cov.len()).map(|i| s.cov.candidate(i)).collect();
+            let mut negs: Vec<ABox> = (0..s.cov.len()).map(|i| s.cov.candidate(i)).collect();
+            negs.extend_from_slice(&t.extra);
             out = out.union(&PacketSet::with_holes(t.pos, negs));
         }
         out
@@ -1605,13 +1662,12 @@ impl Analysis<'_> {
     }
 }
 
-/// A packet in both sets, if any (the sets may come from two analyses
-/// that share a space).
-pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
-    assert!(
-        Arc::ptr_eq(&x.an.space, &y.an.space),
-        "sets of different spaces"
-    );
+/// A packet in both sets, if any. The sets may come from two analyses,
+/// which must share a space (see [`Analysis::pair`]).
+pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
+    if !Arc::ptr_eq(&x.an.space, &y.an.space) {
+        return Err(EvalError::DifferentSpaces);
+    }
     let mut s = Scratch::default();
     let mut unknown = false;
     let shape = x.an.space.shape();
@@ -1624,11 +1680,12 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
         &shape,
     );
     let mut stack = Vec::new();
+    let mut hits = Vec::new();
     for a in &x.terms {
-        let mut hits = Vec::new();
+        hits.clear();
         idx.query(&a.pos, 0, u32::MAX, &mut stack, |_, i| hits.push(i));
         hits.sort_unstable();
-        for i in hits {
+        for &i in &hits {
             let b = &y.terms[i as usize];
             if a.hook != b.hook {
                 continue;
@@ -1636,33 +1693,34 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
             let Some(pos) = a.pos.intersect(&b.pos) else {
                 continue;
             };
-            let t = Term {
-                hook: a.hook,
-                pos,
-                negs: a.negs.clone(),
+            let Some(q) = x.an.tighten(&pos, a.hook) else {
+                continue;
             };
             s.cov.clear();
-            x.an.gather(x.mi, &t.negs, &t.pos, &mut s);
-            y.an.gather(y.mi, &b.negs, &t.pos, &mut s);
-            let probe = x.an.space.point(&x.an.space.pick(&pos, Some(a.hook)));
-            match s.cov.run(&pos, Some(&probe), x.an.budget) {
+            x.an.gather(x.mi, &a.negs, &q, &mut s);
+            y.an.gather(y.mi, &b.negs, &q, &mut s);
+            for e in a.extra.iter().chain(&b.extra).filter(|e| e.intersects(&q)) {
+                s.cov.push(*e, INVALID_TAG);
+            }
+            let probe = x.an.space.point(&x.an.space.pick(&q, Some(a.hook)));
+            match s.cov.run(&q, Some(&probe), x.an.budget) {
                 Cover::Covered => {}
-                Cover::Uncovered(w) => return Answer::Witness(x.an.packet(&w, a.hook)),
+                Cover::Uncovered(w) => return Ok(Answer::Witness(x.an.packet(&w, a.hook))),
                 Cover::Unknown => unknown = true,
             }
         }
     }
-    if unknown {
+    Ok(if unknown {
         Answer::Unknown
     } else {
         Answer::Empty
-    }
+    })
 }
 
 /// Do two analyses (built with [`Analysis::pair`]) accept the same packets
 /// at `hook`? A definite difference is looked for in `Accept⁻`/`Drop⁻`
 /// first; a possible one in `Accept⁺`/`Drop⁺`.
-pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
+pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Result<Comparison, EvalError> {
     let mut unknown = false;
     for (approx, definite) in [(Approx::Under, true), (Approx::Over, false)] {
         let pairs = [
@@ -1680,15 +1738,15 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
             ),
         ];
         for (x, y, left, right) in &pairs {
-            match intersection(x, y) {
+            match intersection(x, y)? {
                 Answer::Empty => {}
                 Answer::Witness(packet) => {
-                    return Comparison::Differ {
+                    return Ok(Comparison::Differ {
                         packet,
                         left: *left,
                         right: *right,
                         definite,
-                    }
+                    });
                 }
                 Answer::Unknown => unknown = true,
             }
@@ -1697,11 +1755,11 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
             break;
         }
     }
-    if unknown {
+    Ok(if unknown {
         Comparison::Unknown
     } else {
         Comparison::Same
-    }
+    })
 }
 
 #[cfg(test)]
@@ -1862,6 +1920,69 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(an.contexts(ChainId(1)), 1);
+    }
+
+    #[test]
+    fn egress_style_question_with_minus() {
+        // output: accept uid 0; accept udp 53 to 192.0.2.53; accept tcp; policy drop
+        let resolver = Test::Dst(AddrSet {
+            name: None,
+            ranges: vec![AddrRange {
+                family: Family::V4,
+                lo: 0xC000_0235,
+                hi: 0xC000_0235,
+            }],
+        });
+        let udp53 = Test::L4(vec![L4 {
+            proto: 17,
+            sport: None,
+            dport: Some(PortSet {
+                name: None,
+                ranges: vec![(53, 53)],
+            }),
+            icmp: None,
+            service: None,
+        }]);
+        let root = Test::Uid(vec![OwnerRange {
+            lo: 0,
+            hi: 0,
+            host_name: None,
+        }]);
+        let p = policy(vec![chain(
+            "output",
+            ChainKind::Base(Hook::Output),
+            Some(Verdict::Drop),
+            vec![
+                rule(vec![cond(root.clone())], Action::Accept),
+                rule(
+                    vec![cond(udp53.clone()), cond(resolver.clone())],
+                    Action::Accept,
+                ),
+                rule(vec![cond(tcp(0, 65535))], Action::Accept),
+            ],
+        )]);
+        let an = Analysis::new(&p).unwrap();
+        // Q: new flows from user sockets that are not root.
+        let mut not_root = cond(root);
+        not_root.negated = true;
+        let q = Match {
+            conds: vec![cond(Test::State(vec![CtState::New])), not_root],
+        };
+        let allowed = Match {
+            conds: vec![cond(udp53), cond(resolver)],
+        };
+        let q = an.match_set(&q, Approx::Over).unwrap();
+        let allowed = an.match_set(&allowed, Approx::Under).unwrap();
+        let extra = an
+            .accepted(Hook::Output, Approx::Over)
+            .intersect(&q)
+            .minus(&allowed);
+        let w = extra.witness().expect("tcp is undeclared egress");
+        assert_eq!(w.proto, 6);
+        assert!(matches!(w.owner, Owner::Socket { uid, .. } if uid != 0));
+        assert_eq!(w.state, CtState::New);
+        assert!(!extra.contains(&"output udp uid 5 to 192.0.2.53 port 53".parse().unwrap()));
+        assert!(extra.contains(&"output tcp uid 5 to 192.0.2.53 port 53".parse().unwrap()));
     }
 
     #[test]
