@@ -48,6 +48,7 @@ use crate::ir::{Action, ChainId, Family, Hook, Match, Packet, Policy, Verdict};
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Why an analysis could not be built.
@@ -89,6 +90,8 @@ const MAX_TERMS: usize = 4_000_000;
 /// Budget of the emptiness checks that prune flow terms while walking.
 const PRUNE_BUDGET: u64 = 50_000;
 const INVALID_TAG: u32 = u32::MAX;
+/// Default total work of one bulk question (a few seconds at most).
+pub const DEFAULT_BULK_BUDGET: u64 = 1_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Seg {
@@ -186,6 +189,20 @@ struct Scratch {
     stack: Vec<u32>,
     tags: Vec<u32>,
     negs: Vec<Seg>,
+    /// Work spent by the coverage checks run with this scratch.
+    spent: u64,
+    /// Upper bound on the budget of the next rule question (the rest of a
+    /// bulk question's total budget).
+    allowance: u64,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            allowance: u64::MAX,
+            ..Default::default()
+        }
+    }
 }
 
 /// The answer of an emptiness question about packets.
@@ -316,6 +333,7 @@ pub struct Analysis<'p> {
     boxes: Vec<ModeBoxes>,
     flows: Vec<Flow>,
     budget: u64,
+    bulk_budget: u64,
 }
 
 impl std::fmt::Debug for Analysis<'_> {
@@ -432,6 +450,7 @@ impl<'p> Analysis<'p> {
             boxes: Vec::new(),
             flows: Vec::new(),
             budget: DEFAULT_BUDGET,
+            bulk_budget: DEFAULT_BULK_BUDGET,
         };
         for &m in modes {
             let b = an.build_boxes(m)?;
@@ -537,7 +556,7 @@ impl<'p> Analysis<'p> {
             chain_insts: vec![Vec::new(); self.policy.chains.len()],
             ..Default::default()
         };
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch::new();
         let full = self.space.full();
         for h in Hook::ALL {
             let fam_box = |f: Family| -> ABox {
@@ -888,7 +907,9 @@ impl<'p> Analysis<'p> {
         } else {
             self.quick_probe(&q)
         };
-        s.cov.run(&q, Some(&probe), budget)
+        let r = s.cov.run(&q, Some(&probe), budget);
+        s.spent += s.cov.work();
+        r
     }
 
     /// A point of a tightened box that is likely valid (cheap: no search).
@@ -956,8 +977,8 @@ impl<'p> Analysis<'p> {
                     let Some(pos) = t.pos.intersect(e) else {
                         continue;
                     };
-                    let res =
-                        self.check_core(mi, inst.hook, &pos, &negs, &[], s, self.budget, readable);
+                    let budget = self.budget.min(s.allowance);
+                    let res = self.check_core(mi, inst.hook, &pos, &negs, &[], s, budget, readable);
                     match res {
                         Cover::Covered => {
                             let tags = s.cov.covering_tags();
@@ -1114,6 +1135,14 @@ impl<'p> Analysis<'p> {
         self.budget = work;
     }
 
+    /// Sets the total work budget of one bulk question
+    /// ([`Analysis::coverage_all`], [`Analysis::covered_rules`]); once it is
+    /// spent, the remaining rules are answered `Unknown` (default
+    /// [`DEFAULT_BULK_BUDGET`]).
+    pub fn set_bulk_budget(&mut self, work: u64) {
+        self.bulk_budget = work;
+    }
+
     /// Number of call contexts in which the chain is evaluated (0: no base
     /// chain reaches it).
     pub fn contexts(&self, chain: ChainId) -> usize {
@@ -1234,7 +1263,7 @@ impl<'p> Analysis<'p> {
     /// `Covered` is a sound "never matches"; under `Under`, `Reached` is a
     /// definite witness.
     pub fn coverage(&self, r: RuleRef, a: Approx) -> Coverage {
-        self.coverage_with(r, a, &mut Scratch::default())
+        self.coverage_with(r, a, &mut Scratch::new())
     }
 
     fn coverage_with(&self, r: RuleRef, a: Approx, s: &mut Scratch) -> Coverage {
@@ -1253,13 +1282,33 @@ impl<'p> Analysis<'p> {
     /// [`Analysis::coverage`] of every rule, on all cores.
     pub fn coverage_all(&self, a: Approx) -> Vec<(RuleRef, Coverage)> {
         let total = *self.off.last().unwrap_or(&0);
+        let spent = AtomicU64::new(0);
         (0..total)
             .into_par_iter()
-            .map_init(Scratch::default, |s, g| {
+            .map_init(Scratch::new, |s, g| {
                 let r = self.rule_of(g);
-                (r, self.coverage_with(r, a, s))
+                let res = self.bulk_step(&spent, s, |s| self.coverage_with(r, a, s));
+                (r, res)
             })
             .collect()
+    }
+
+    /// Runs one question of a bulk question within what is left of its
+    /// total budget.
+    fn bulk_step<T>(
+        &self,
+        spent: &AtomicU64,
+        s: &mut Scratch,
+        f: impl FnOnce(&mut Scratch) -> T,
+    ) -> T {
+        s.allowance = self
+            .bulk_budget
+            .saturating_sub(spent.load(Ordering::Relaxed));
+        s.spent = 0;
+        let res = f(s);
+        spent.fetch_add(s.spent, Ordering::Relaxed);
+        s.allowance = u64::MAX;
+        res
     }
 
     /// The rules that are never applied to any packet (sound under
@@ -1269,11 +1318,12 @@ impl<'p> Analysis<'p> {
     pub fn covered_rules(&self, a: Approx) -> Vec<(RuleRef, Vec<RuleRef>)> {
         let total = *self.off.last().unwrap_or(&0);
         let mi = self.mode(a);
+        let spent = AtomicU64::new(0);
         (0..total)
             .into_par_iter()
-            .map_init(Scratch::default, |s, g| {
+            .map_init(Scratch::new, |s, g| {
                 let r = self.rule_of(g);
-                match self.rule_cover(mi, r, s, false) {
+                match self.bulk_step(&spent, s, |s| self.rule_cover(mi, r, s, false)) {
                     (Cover::Covered, _) => {
                         let mut tags = std::mem::take(&mut s.tags);
                         let by = self.covering_rules(&mut tags);
@@ -1307,7 +1357,7 @@ impl<'p> Analysis<'p> {
         let idx = mb.enter_index[chain as usize]
             .as_ref()
             .unwrap_or(&mb.leave_index[chain as usize]);
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut found: Vec<Overlap> = Vec::new();
         for &id in &f.chain_insts[chain as usize] {
             let inst = &f.insts[id as usize];
@@ -1370,8 +1420,8 @@ impl<'p> Analysis<'p> {
         let mut by: Vec<Decider> = Vec::new();
         let mut unknown = false;
         let mut needed: Option<Packet> = None;
-        let mut s = Scratch::default();
-        let mut s2 = Scratch::default();
+        let mut s = Scratch::new();
+        let mut s2 = Scratch::new();
         for &id in &f.chain_insts[chain as usize] {
             let inst = &f.insts[id as usize];
             let mut init = Vec::new();
@@ -1530,7 +1580,7 @@ impl std::fmt::Debug for EvalSet<'_> {
 impl<'a> EvalSet<'a> {
     /// Is the set empty? A witness is a readable packet.
     pub fn check(&self) -> Answer {
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut unknown = false;
         for t in &self.terms {
             match self.an.check_term(self.mi, t, &mut s, self.an.budget) {
@@ -1628,7 +1678,7 @@ impl<'a> EvalSet<'a> {
     /// The set as an owned [`PacketSet`], restricted to one hook (each
     /// term's negative boxes are copied: fine for hwc-sized policies).
     pub fn materialize(&self, hook: Hook) -> PacketSet {
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut out = PacketSet::empty();
         for t in self.terms.iter().filter(|t| t.hook == hook) {
             s.cov.clear();
@@ -1668,7 +1718,7 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
     if !Arc::ptr_eq(&x.an.space, &y.an.space) {
         return Err(EvalError::DifferentSpaces);
     }
-    let mut s = Scratch::default();
+    let mut s = Scratch::new();
     let mut unknown = false;
     let shape = x.an.space.shape();
     let idx = BoxIndex::build(
