@@ -244,6 +244,13 @@ proptest! {
         let an = Analysis::new(&p).expect("analysis");
         let packets: Vec<Packet> = (0..PACKETS).map(|_| random_packet(&mut g)).collect();
         for &r in &rules {
+            // Overlap witnesses: decided by the earlier rule, matched by this one.
+            for o in an.overlaps(r, Approx::Over) {
+                let t = reference::trace(&p, &o.witness);
+                prop_assert_eq!(t.decided_by, Decider::Rule(o.rule), "overlap witness {} of {:?}\n{}", o.witness, r, show(&p));
+                let m = &p.chain(r.chain).rules[r.index as usize].matches;
+                prop_assert_eq!(reference::match_holds(m, &o.witness), Tri::Yes);
+            }
             let mut q = p.clone();
             q.chains[r.chain.0 as usize].rules.remove(r.index as usize);
             match an.redundancy(r) {

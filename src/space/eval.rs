@@ -536,12 +536,10 @@ impl<'p> Analysis<'p> {
                 Approx::Over => (plus, Some(Vec::new())),
                 Approx::Under => (minus, Some(Vec::new())),
             },
-            (Action::Opaque(_), minus) => match mode {
+            // An opaque target may end the chain with any verdict, or not.
+            (Action::Opaque(_), _) => match mode {
                 Approx::Over => (plus, Some(Vec::new())),
-                Approx::Under => {
-                    let _ = minus;
-                    (Vec::new(), Some(plus))
-                }
+                Approx::Under => (Vec::new(), Some(plus)),
             },
             (_, None) => (plus, None),
             (_, Some(minus)) => match mode {
@@ -1337,6 +1335,31 @@ impl<'p> Analysis<'p> {
             .collect()
     }
 
+    /// The earlier rules of the same chain whose leave sets meet this
+    /// rule's match (a cheap index query: no emptiness check, so a listed
+    /// rule may share only packets that never get this far).
+    pub fn earlier_overlapping(&self, r: RuleRef, a: Approx) -> Vec<RuleRef> {
+        let mi = self.mode(a);
+        let mb = &self.boxes[mi];
+        let chain = r.chain.0 as usize;
+        let off = self.off[chain];
+        let (ea, eb) = mb.enter[self.global(r) as usize];
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        for e in &mb.arena[ea as usize..eb as usize] {
+            mb.leave_index[chain]
+                .query(e, off, off + r.index, &mut stack, |_, g| out.push(g - off));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.into_iter()
+            .map(|index| RuleRef {
+                chain: r.chain,
+                index,
+            })
+            .collect()
+    }
+
     /// Earlier terminal rules of the same chain (same call context) with
     /// another verdict that decide packets this terminal rule matches.
     pub fn overlaps(&self, r: RuleRef, a: Approx) -> Vec<Overlap> {
@@ -1927,6 +1950,11 @@ mod tests {
                 by: vec![r(0, 0), r(0, 1)]
             }
         );
+        assert_eq!(
+            an.earlier_overlapping(r(0, 2), Approx::Over),
+            vec![r(0, 0), r(0, 1)]
+        );
+        assert_eq!(an.overlaps(r(0, 2), Approx::Over).len(), 1);
         assert_eq!(an.redundancy(r(0, 2)), Redundancy::Redundant { by: vec![] });
         match an.redundancy(r(0, 1)) {
             Redundancy::Needed(p) => assert_eq!(p.proto, 6),
