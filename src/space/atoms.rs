@@ -78,7 +78,10 @@ impl SpaceBuilder {
         if hi < dim::max(d) {
             self.cuts[i].push(hi + 1);
         }
-        if written {
+        // Address and port 0 are where wide ranges start, not values an
+        // admin wants to read in a witness.
+        let zero_unreadable = matches!(d, Dim::Src | Dim::Dst | Dim::Sport | Dim::Dport);
+        if written && !(lo == 0 && zero_unreadable) {
             self.written[i].push(lo);
         }
     }

@@ -1994,7 +1994,12 @@ mod tests {
         assert!(!acc.contains(&pk("input ip6 proto gre")));
         // The accept rule is reached only by returned packets.
         match an.coverage(r(0, 1), Approx::Over) {
-            Coverage::Reached(w) => assert_eq!(w.src.to_string(), "0.0.0.5"),
+            Coverage::Reached(w) => {
+                assert_eq!(
+                    w.to_string(),
+                    "input tcp 0.0.0.5:40000 → 203.0.113.7:80 iif eth0 (new)"
+                )
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(an.contexts(ChainId(1)), 1);
