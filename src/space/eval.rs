@@ -1748,6 +1748,7 @@ impl<'p> Analysis<'p> {
                             hook: inst.hook,
                             pos: t.pos,
                             negs: t.negs.clone(),
+                            extra: Vec::new(),
                         };
                         !matches!(
                             self.check_term(mi, &term, &mut s2, self.budget),
