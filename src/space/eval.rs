@@ -1142,7 +1142,15 @@ impl<'p> Analysis<'p> {
                     }
                 }
             };
-            match self.continue_from(mi, id, r.index + 1, init, &mut on, Some((chain, r.index)), &mut s) {
+            match self.continue_from(
+                mi,
+                id,
+                r.index + 1,
+                init,
+                &mut on,
+                Some((chain, r.index)),
+                &mut s,
+            ) {
                 Ok(()) | Err(Halt::Stop) => {}
                 Err(Halt::Error(_)) => unknown = true,
             }

@@ -18,6 +18,7 @@ pub enum Approx {
     /// Under-approximation (`Accept⁻`): such a test is not known to match.
     Under,
 }
+pub mod equiv;
 pub mod eval;
 pub mod packet;
 pub mod reference;
