@@ -1380,11 +1380,21 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
         &shape,
     );
     let mut stack = Vec::new();
+    let mut hits = Vec::new();
+    let mut own: Vec<ABox> = Vec::new();
     for a in &x.terms {
-        let mut hits = Vec::new();
+        hits.clear();
         idx.query(&a.pos, 0, u32::MAX, &mut stack, |_, i| hits.push(i));
+        if hits.is_empty() {
+            continue;
+        }
         hits.sort_unstable();
-        for i in hits {
+        // The term's own negative boxes, gathered once for all its hits.
+        s.cov.clear();
+        x.an.gather(x.mi, &a.negs, &a.pos, &mut s);
+        own.clear();
+        own.extend((0..s.cov.len()).map(|i| s.cov.candidate(i)));
+        for &i in &hits {
             let b = &y.terms[i as usize];
             if a.hook != b.hook {
                 continue;
@@ -1392,14 +1402,16 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
             let Some(pos) = a.pos.intersect(&b.pos) else {
                 continue;
             };
-            let t = Term {
-                hook: a.hook,
-                pos,
-                negs: a.negs.clone(),
-            };
+            // A single box of the term's own holes that holds the whole
+            // intersection settles it without the other side's holes.
+            if own.iter().any(|o| o.contains(&pos)) {
+                continue;
+            }
             s.cov.clear();
-            x.an.gather(x.mi, &t.negs, &t.pos, &mut s);
-            y.an.gather(y.mi, &b.negs, &t.pos, &mut s);
+            for o in own.iter().filter(|o| o.intersects(&pos)) {
+                s.cov.push(*o, 0);
+            }
+            y.an.gather(y.mi, &b.negs, &pos, &mut s);
             let probe = x.an.space.point(&x.an.space.pick(&pos));
             match s.cov.run(&pos, Some(&probe), x.an.budget) {
                 Cover::Covered => {}
