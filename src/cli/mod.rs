@@ -6,6 +6,8 @@ pub mod args;
 mod check;
 pub mod compile;
 mod explain;
+pub mod import;
+pub mod input;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -47,6 +49,7 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Import(a) => import::run(a, &term),
     }
 }
 
