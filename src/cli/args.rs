@@ -50,6 +50,8 @@ pub struct Cli {
 pub enum Command {
     Check(CheckArgs),
     Explain(ExplainArgs),
+    Compile(super::compile::CompileArgs),
+    Apply(super::apply::ApplyArgs),
     Import(super::import::ImportArgs),
 }
 

@@ -49,6 +49,8 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Compile(a) => compile::run(a, &term),
+        Command::Apply(a) => apply::run(a, &term),
         Command::Import(a) => import::run(a, &term),
     }
 }

@@ -205,8 +205,9 @@ fn check_exact(a: &Policy, b: &Policy, families: FamilySet, assumption: Assumpti
             ];
             for (x, y, left, right) in pairs {
                 match intersection(&x.intersect(&fam), &y) {
-                    Answer::Empty => {}
-                    Answer::Witness(packet) => {
+                    Err(e) => return Equivalence::Error(e),
+                    Ok(Answer::Empty) => {}
+                    Ok(Answer::Witness(packet)) => {
                         return Equivalence::Differ(Difference {
                             hook,
                             packet,
@@ -215,7 +216,7 @@ fn check_exact(a: &Policy, b: &Policy, families: FamilySet, assumption: Assumpti
                             assumption,
                         })
                     }
-                    Answer::Unknown => return Equivalence::Unknown { hook },
+                    Ok(Answer::Unknown) => return Equivalence::Unknown { hook },
                 }
             }
         }
