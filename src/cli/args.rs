@@ -53,6 +53,7 @@ pub enum Command {
     Compile(super::compile::CompileArgs),
     Apply(super::apply::ApplyArgs),
     Import(super::import::ImportArgs),
+    Diff(super::diff::DiffArgs),
 }
 
 const CHECK_LONG_ABOUT: &str = "\

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod args;
 mod check;
 pub mod compile;
+pub mod diff;
 mod explain;
 pub mod import;
 pub mod input;
@@ -52,6 +53,7 @@ pub fn run() -> Exit {
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
         Command::Import(a) => import::run(a, &term),
+        Command::Diff(a) => diff::run(a, &term),
     }
 }
 
