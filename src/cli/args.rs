@@ -52,6 +52,8 @@ pub enum Command {
     Explain(ExplainArgs),
     Compile(super::compile::CompileArgs),
     Apply(super::apply::ApplyArgs),
+    Import(super::import::ImportArgs),
+    Diff(super::diff::DiffArgs),
 }
 
 const CHECK_LONG_ABOUT: &str = "\
@@ -74,7 +76,8 @@ Exit status: 0 no errors (warnings allowed unless --deny warnings),
 #[derive(Debug, clap::Args)]
 #[command(long_about = CHECK_LONG_ABOUT, after_help = CHECK_EXAMPLES)]
 pub struct CheckArgs {
-    /// The policy files to check (`.hw`).
+    /// The policy files to check (`.hw`, or iptables-save / ip6tables-save
+    /// dumps).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -86,6 +89,12 @@ pub struct CheckArgs {
     /// Treat findings of this severity as errors for the exit status.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub deny: Option<Deny>,
+
+    /// Read the files as this kind of input instead of detecting it (a
+    /// file whose first line is a table header such as `*filter` is read
+    /// as an iptables-save dump, anything else as a `.hw` policy).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub input: Option<super::input::InputFormat>,
 }
 
 const EXPLAIN_LONG_ABOUT: &str = "\

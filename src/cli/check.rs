@@ -2,11 +2,11 @@
 
 use super::args::{CheckArgs, Deny, Format};
 use super::{print_stdout, Exit, Terminal};
+use crate::analysis;
 use crate::diagnostics::render::{self, json, Counts, HumanOptions};
 use crate::diagnostics::Diagnostic;
 use crate::ir::Policy;
 use crate::source::{DiskLoader, FileLoader, SourceMap, Span};
-use crate::{analysis, sema};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,12 @@ pub(crate) type LoadFn =
 pub(crate) type AnalyzeFn = fn(&Policy) -> Vec<Diagnostic>;
 
 pub fn run(args: &CheckArgs, term: &Terminal) -> Exit {
-    run_with(args, term, sema::load, analysis::analyze)
+    run_with(
+        args,
+        term,
+        super::input::loader_for(args.input),
+        analysis::analyze,
+    )
 }
 
 pub(crate) fn run_with(
@@ -214,7 +219,7 @@ impl FileLoader for RootLoader<'_> {
 }
 
 /// An I/O error in lowercase words, without the OS error number.
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
         NotFound => "no such file".into(),
@@ -243,6 +248,7 @@ mod tests {
             files,
             format,
             deny,
+            input: None,
         }
     }
 

@@ -5,7 +5,10 @@ pub mod apply;
 pub mod args;
 mod check;
 pub mod compile;
+pub mod diff;
 mod explain;
+pub mod import;
+pub mod input;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -49,6 +52,8 @@ pub fn run() -> Exit {
         Command::Explain(a) => explain::run(a),
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
+        Command::Import(a) => import::run(a, &term),
+        Command::Diff(a) => diff::run(a, &term),
     }
 }
 

@@ -1283,6 +1283,95 @@ impl<'p> Analysis<'p> {
         }
     }
 
+    /// The packets the hook gives `want`, split by what decides them: one
+    /// part per deciding rule (over all its call contexts), the base
+    /// chain's policy, and the packets the policy does not filter
+    /// (`NoBaseChain` / `FamilyNotFiltered`, accepted). The union of the
+    /// parts is [`Analysis::accepted`] / [`Analysis::dropped`]; empty parts
+    /// may be listed.
+    pub fn decision_parts(
+        &self,
+        hook: Hook,
+        a: Approx,
+        want: Verdict,
+    ) -> Vec<(Decider, EvalSet<'_>)> {
+        let all = self.decisions(hook, a, want);
+        let mi = all.mi;
+        let f = &self.flows[mi];
+        let mut parts: Vec<(Decider, EvalSet<'_>)> = Vec::new();
+        let mut by_rule: std::collections::BTreeMap<RuleRef, usize> = Default::default();
+        for inst in f.insts.iter().filter(|i| i.hook == hook) {
+            let rules = &self.policy.chains[inst.chain as usize].rules;
+            for (j, rule) in rules.iter().enumerate() {
+                let applies = match rule.action.verdict() {
+                    Some(v) => v == want,
+                    None => matches!(rule.action, Action::Opaque(_)),
+                };
+                if !applies {
+                    continue;
+                }
+                let r = RuleRef {
+                    chain: ChainId(inst.chain),
+                    index: j as u32,
+                };
+                let k = *by_rule.entry(r).or_insert_with(|| {
+                    parts.push((
+                        Decider::Rule(r),
+                        EvalSet {
+                            an: self,
+                            mi,
+                            terms: Vec::new(),
+                        },
+                    ));
+                    parts.len() - 1
+                });
+                let (ea, eb) =
+                    self.boxes[mi].enter[(self.off[inst.chain as usize] + j as u32) as usize];
+                let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+                for t in inst.open.iter().filter(|t| t.join <= j as u32) {
+                    for e in enter {
+                        if let Some(pos) = t.pos.intersect(e) {
+                            parts[k].1.terms.push(Term {
+                                hook,
+                                pos,
+                                negs: t.closed(inst.chain, j as u32),
+                                extra: Vec::new(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(base) = self.policy.base_chain(hook) {
+            if self.policy.chain(base).policy.unwrap_or(Verdict::Accept) == want {
+                parts.push((
+                    Decider::Policy(base),
+                    EvalSet {
+                        an: self,
+                        mi,
+                        terms: f.ends[hi(hook)].clone(),
+                    },
+                ));
+            }
+        }
+        if want == Verdict::Accept && !f.free[hi(hook)].is_empty() {
+            let d = if self.policy.base_chain(hook).is_none() {
+                Decider::NoBaseChain
+            } else {
+                Decider::FamilyNotFiltered
+            };
+            parts.push((
+                d,
+                EvalSet {
+                    an: self,
+                    mi,
+                    terms: f.free[hi(hook)].clone(),
+                },
+            ));
+        }
+        parts
+    }
+
     /// The packets the hook accepts: `Accept⁺` under `Over`, `Accept⁻`
     /// under `Under`. Includes families the policy does not filter.
     pub fn accepted(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
