@@ -941,6 +941,35 @@ impl<'p> Analysis<'p> {
         self.decisions(hook, a, Verdict::Drop)
     }
 
+    /// The packets of `hook` that no rule decides, with the verdict the base
+    /// chain's default policy gives them; `None` when the hook has no base
+    /// chain (see [`Analysis::unfiltered`]).
+    pub fn policy_decides(&self, hook: Hook, a: Approx) -> Option<(Verdict, EvalSet<'_>)> {
+        let base = self.policy.base_chain(hook)?;
+        let v = self.policy.chain(base).policy.unwrap_or(Verdict::Accept);
+        let mi = self.mode(a);
+        Some((
+            v,
+            EvalSet {
+                an: self,
+                mi,
+                terms: self.flows[mi].ends[hi(hook)].clone(),
+            },
+        ))
+    }
+
+    /// The packets of `hook` the policy does not filter at all, which are
+    /// accepted: families outside [`Policy::family`], and every packet when
+    /// the hook has no base chain.
+    pub fn unfiltered(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
+        let mi = self.mode(a);
+        EvalSet {
+            an: self,
+            mi,
+            terms: self.flows[mi].free[hi(hook)].clone(),
+        }
+    }
+
     /// Does some packet reach the rule and match it? Under `Over`,
     /// `Covered` is a sound "never matches"; under `Under`, `Reached` is a
     /// definite witness.
@@ -1142,7 +1171,15 @@ impl<'p> Analysis<'p> {
                     }
                 }
             };
-            match self.continue_from(mi, id, r.index + 1, init, &mut on, Some((chain, r.index)), &mut s) {
+            match self.continue_from(
+                mi,
+                id,
+                r.index + 1,
+                init,
+                &mut on,
+                Some((chain, r.index)),
+                &mut s,
+            ) {
                 Ok(()) | Err(Halt::Stop) => {}
                 Err(Halt::Error(_)) => unknown = true,
             }
@@ -1291,6 +1328,21 @@ impl<'a> EvalSet<'a> {
             an: self.an,
             mi: self.mi,
             terms,
+        }
+    }
+
+    /// The packets of the set at one hook (a rule of a user chain that
+    /// several hooks reach decides packets at each of them).
+    pub fn at_hook(&self, hook: Hook) -> EvalSet<'a> {
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms: self
+                .terms
+                .iter()
+                .filter(|t| t.hook == hook)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -1525,6 +1577,42 @@ mod tests {
             chain: ChainId(chain),
             index,
         }
+    }
+
+    #[test]
+    fn policy_decides_unfiltered_and_at_hook_split_the_accepted_set() {
+        let mut p = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![cond(tcp(22, 22))], Action::Jump(ChainId(1)))],
+            ),
+            chain(
+                "guard",
+                ChainKind::User,
+                None,
+                vec![rule(vec![], Action::Accept)],
+            ),
+        ]);
+        p.family = FamilySet::IP;
+        let an = Analysis::new(&p).unwrap();
+        let (v, ends) = an.policy_decides(Hook::Input, Approx::Over).unwrap();
+        assert_eq!(v, Verdict::Accept);
+        let w = ends.witness().unwrap();
+        assert_eq!((w.family, w.hook), (Family::V4, Hook::Input));
+        assert_ne!(w.dport, Some(22), "tcp 22 is decided by the user chain");
+        let free = an.unfiltered(Hook::Input, Approx::Over).witness().unwrap();
+        assert_eq!(free.family, Family::V6);
+        assert!(an.policy_decides(Hook::Output, Approx::Over).is_none());
+        let out = an.unfiltered(Hook::Output, Approx::Over).witness().unwrap();
+        assert_eq!(out.hook, Hook::Output);
+        let (_, d) = an.decides(r(1, 0), Approx::Over).unwrap();
+        assert_eq!(
+            d.at_hook(Hook::Input).witness().map(|p| p.dport),
+            Some(Some(22))
+        );
+        assert_eq!(d.at_hook(Hook::Output).is_empty(), Some(true));
     }
 
     #[test]
