@@ -34,7 +34,11 @@ fn rules_of(p: &Policy) -> Vec<RuleRef> {
 fn visits(p: &Policy, pk: &Packet) -> (BTreeSet<RuleRef>, BTreeSet<RuleRef>) {
     let (_, _, steps, _) = reference::run_with(p, pk, &[]);
     let reached = steps.iter().map(|s| s.rule).collect();
-    let matched = steps.iter().filter(|s| s.matched == Tri::Yes).map(|s| s.rule).collect();
+    let matched = steps
+        .iter()
+        .filter(|s| s.matched == Tri::Yes)
+        .map(|s| s.rule)
+        .collect();
     (reached, matched)
 }
 
@@ -59,10 +63,18 @@ fn check_policy(seed: u64, unknowns: bool) -> Result<(), TestCaseError> {
             prop_assert!(drop_over, "Drop⁺ misses a droppable packet\n{}", ctx());
         }
         if acc_under {
-            prop_assert!(verdicts == BTreeSet::from([Verdict::Accept]), "Accept⁻ holds a packet not surely accepted\n{}", ctx());
+            prop_assert!(
+                verdicts == BTreeSet::from([Verdict::Accept]),
+                "Accept⁻ holds a packet not surely accepted\n{}",
+                ctx()
+            );
         }
         if drop_under {
-            prop_assert!(verdicts == BTreeSet::from([Verdict::Drop]), "Drop⁻ holds a packet not surely dropped\n{}", ctx());
+            prop_assert!(
+                verdicts == BTreeSet::from([Verdict::Drop]),
+                "Drop⁻ holds a packet not surely dropped\n{}",
+                ctx()
+            );
         }
         if an.is_exact() {
             prop_assert_eq!(acc_over, verdicts.contains(&Verdict::Accept), "{}", ctx());
@@ -70,13 +82,28 @@ fn check_policy(seed: u64, unknowns: bool) -> Result<(), TestCaseError> {
             prop_assert!(acc_over != drop_over);
             let (reached, matched) = visits(&p, &pk);
             for &r in &rules {
-                prop_assert_eq!(an.reach(r, Approx::Over).contains(&pk), reached.contains(&r), "reach of {:?}\n{}", r, ctx());
-                prop_assert_eq!(an.matched(r, Approx::Over).contains(&pk), matched.contains(&r), "match of {:?}\n{}", r, ctx());
+                prop_assert_eq!(
+                    an.reach(r, Approx::Over).contains(&pk),
+                    reached.contains(&r),
+                    "reach of {:?}\n{}",
+                    r,
+                    ctx()
+                );
+                prop_assert_eq!(
+                    an.matched(r, Approx::Over).contains(&pk),
+                    matched.contains(&r),
+                    "match of {:?}\n{}",
+                    r,
+                    ctx()
+                );
             }
         }
         let t = reference::trace(&p, &pk);
         prop_assert!(verdicts.contains(&t.verdict));
-        prop_assert_eq!(t.possible.iter().copied().collect::<BTreeSet<_>>(), verdicts);
+        prop_assert_eq!(
+            t.possible.iter().copied().collect::<BTreeSet<_>>(),
+            verdicts
+        );
     }
     // Witnesses are real packets of the sets they come from.
     for &r in &rules {
@@ -84,22 +111,42 @@ fn check_policy(seed: u64, unknowns: bool) -> Result<(), TestCaseError> {
             prop_assert!(is_valid(&coords(&w), w.hook), "invalid witness {}", w);
             if an.is_exact() {
                 let (_, matched) = visits(&p, &w);
-                prop_assert!(matched.contains(&r), "witness {} does not match {:?}\npolicy {:#?}", w, r, p);
+                prop_assert!(
+                    matched.contains(&r),
+                    "witness {} does not match {:?}\npolicy {:#?}",
+                    w,
+                    r,
+                    p
+                );
             }
         }
         if let Coverage::Reached(w) = an.coverage(r, Approx::Under) {
             // Under the under-approximation the witness surely reaches and
             // matches the rule, whatever the unknown tests do.
             let (_, matched) = visits(&p, &w);
-            prop_assert!(matched.contains(&r), "under witness {} for {:?}\npolicy {:#?}", w, r, p);
+            prop_assert!(
+                matched.contains(&r),
+                "under witness {} for {:?}\npolicy {:#?}",
+                w,
+                r,
+                p
+            );
         }
     }
     for h in Hook::ALL {
-        for (set, v) in [(an.accepted(h, Approx::Under), Verdict::Accept), (an.dropped(h, Approx::Under), Verdict::Drop)] {
+        for (set, v) in [
+            (an.accepted(h, Approx::Under), Verdict::Accept),
+            (an.dropped(h, Approx::Under), Verdict::Drop),
+        ] {
             if let Some(w) = set.witness() {
                 prop_assert_eq!(w.hook, h);
                 prop_assert!(is_valid(&coords(&w), h));
-                prop_assert_eq!(reference::decide(&p, &w), BTreeSet::from([v]), "witness {}", w);
+                prop_assert_eq!(
+                    reference::decide(&p, &w),
+                    BTreeSet::from([v]),
+                    "witness {}",
+                    w
+                );
             }
         }
     }

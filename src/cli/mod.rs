@@ -1,8 +1,8 @@
 //! The `hwc` command line: argument parsing, file and terminal I/O. The
 //! only module that prints. One file per subcommand; [`run`] dispatches.
 
-pub mod args;
 pub mod apply;
+pub mod args;
 mod check;
 pub mod compile;
 mod explain;

@@ -94,7 +94,13 @@ fn l4(g: &mut Gen) -> L4 {
         }
         1 | 58 if g.chance(70) => {
             let pool: &[(u8, Option<(u8, u8)>)] = if proto == 1 {
-                &[(8, None), (0, None), (3, Some((4, 4))), (3, None), (11, Some((0, 1)))]
+                &[
+                    (8, None),
+                    (0, None),
+                    (3, Some((4, 4))),
+                    (3, None),
+                    (11, Some((0, 1))),
+                ]
             } else {
                 &[(128, None), (135, None), (1, Some((0, 3))), (2, None)]
             };
@@ -189,7 +195,11 @@ pub fn random_cond(g: &mut Gen, unknowns: bool) -> Cond {
     };
     let mut c = Cond::new(test, Span::default());
     c.negated = g.chance(40);
-    c.owner_negation = if g.chance(50) { OwnerNegation::Xt } else { OwnerNegation::Nft };
+    c.owner_negation = if g.chance(50) {
+        OwnerNegation::Xt
+    } else {
+        OwnerNegation::Nft
+    };
     c
 }
 
@@ -208,7 +218,12 @@ pub fn rule(conds: Vec<Cond>, action: Action) -> Rule {
 /// conditions and actions. `unknowns` allows limits, opaque tests and
 /// opaque targets.
 pub fn random_policy(g: &mut Gen, unknowns: bool) -> Policy {
-    let family = g.pick(&[FamilySet::INET, FamilySet::INET, FamilySet::IP, FamilySet::IP6]);
+    let family = g.pick(&[
+        FamilySet::INET,
+        FamilySet::INET,
+        FamilySet::IP,
+        FamilySet::IP6,
+    ]);
     let hooks: Vec<Hook> = Hook::ALL.iter().copied().filter(|_| g.chance(85)).collect();
     let nb = hooks.len();
     let nu = g.below(4);
@@ -229,8 +244,12 @@ pub fn random_policy(g: &mut Gen, unknowns: bool) -> Policy {
                 4 => Action::Reject(None),
                 5 => Action::Log(LogSpec::default()),
                 6 => Action::Continue("MARK".into()),
-                7 | 8 if can_call => Action::Jump(ChainId((first_target + g.below(nb + nu - first_target)) as u32)),
-                9 if can_call => Action::Goto(ChainId((first_target + g.below(nb + nu - first_target)) as u32)),
+                7 | 8 if can_call => Action::Jump(ChainId(
+                    (first_target + g.below(nb + nu - first_target)) as u32,
+                )),
+                9 if can_call => Action::Goto(ChainId(
+                    (first_target + g.below(nb + nu - first_target)) as u32,
+                )),
                 10 => Action::Return,
                 11 => Action::Opaque("NFQUEUE".into()),
                 _ => Action::Accept,
@@ -244,7 +263,12 @@ pub fn random_policy(g: &mut Gen, unknowns: bool) -> Policy {
             (
                 h.name().to_string(),
                 ChainKind::Base(h),
-                g.pick(&[Some(Verdict::Accept), Some(Verdict::Drop), Some(Verdict::Drop), None]),
+                g.pick(&[
+                    Some(Verdict::Accept),
+                    Some(Verdict::Drop),
+                    Some(Verdict::Drop),
+                    None,
+                ]),
             )
         };
         chains.push(Chain {
@@ -310,7 +334,9 @@ pub fn random_packet(g: &mut Gen) -> Packet {
                     "::a00:1",
                 ];
                 if g.chance(10) {
-                    IpAddr::V6(Ipv6Addr::from(((g.next() as u128) << 64) | g.next() as u128))
+                    IpAddr::V6(Ipv6Addr::from(
+                        ((g.next() as u128) << 64) | g.next() as u128,
+                    ))
                 } else {
                     g.pick(&pool).parse().unwrap()
                 }
@@ -320,16 +346,31 @@ pub fn random_packet(g: &mut Gen) -> Packet {
     let src = addr(g);
     let dst = addr(g);
     let proto = g.pick(&[6u8, 6, 17, 17, 132, 1, 58, 47, 0, 255, 2]);
-    let port_pool = [0u16, 21, 22, 23, 52, 53, 54, 79, 80, 81, 999, 1000, 1023, 1024, 2000, 2001, 65535];
+    let port_pool = [
+        0u16, 21, 22, 23, 52, 53, 54, 79, 80, 81, 999, 1000, 1023, 1024, 2000, 2001, 65535,
+    ];
     let has_ports = matches!(proto, 6 | 17 | 132);
     let icmp = (family == Family::V4 && proto == 1) || (family == Family::V6 && proto == 58);
-    let names = ["", "eth0", "eth1", "eth", "eth2", "et", "lo", "wlan0", "e", "f"];
+    let names = [
+        "", "eth0", "eth1", "eth", "eth2", "et", "lo", "wlan0", "e", "f",
+    ];
     let (iif, oif) = match hook {
         Hook::Input => (g.pick(&names), ""),
         Hook::Output => ("", g.pick(&names)),
         Hook::Forward => (g.pick(&names), g.pick(&names)),
     };
-    let ids = [0u32, 1, 33, 999, 1000, 1500, 1999, 2000, 65534, 4_294_967_294];
+    let ids = [
+        0u32,
+        1,
+        33,
+        999,
+        1000,
+        1500,
+        1999,
+        2000,
+        65534,
+        4_294_967_294,
+    ];
     let owner = match hook {
         Hook::Output => match g.below(5) {
             0 => Owner::Kernel,
@@ -369,7 +410,11 @@ pub fn show(p: &Policy) -> String {
                 .conds
                 .iter()
                 .map(|c| {
-                    let neg = if c.negated { format!("not[{:?}] ", c.owner_negation) } else { String::new() };
+                    let neg = if c.negated {
+                        format!("not[{:?}] ", c.owner_negation)
+                    } else {
+                        String::new()
+                    };
                     format!("{neg}{:?}", c.test)
                 })
                 .collect();
