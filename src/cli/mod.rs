@@ -6,6 +6,7 @@ pub mod args;
 mod check;
 pub mod compile;
 mod explain;
+mod report;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -47,6 +48,7 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Report(a) => report::run(a, &term),
     }
 }
 
