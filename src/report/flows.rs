@@ -83,6 +83,8 @@ pub struct Class {
     /// For output classes: a flow of the class from a user socket other
     /// than root's, not on the loopback interface.
     pub nonroot: Option<Packet>,
+    /// Whether that flow is accepted for sure.
+    pub nonroot_definite: bool,
     /// Indexes (into the list given to [`classes`]) of the findings whose
     /// witness is a flow of this class.
     pub findings: Vec<usize>,
@@ -202,12 +204,13 @@ pub fn classes(
                 Some(&i) => {
                     let m = &mut merged[i];
                     m.sites.extend(c.sites);
-                    m.definite |= c.definite;
-                    if m.witness.is_none() {
+                    if m.witness.is_none() || (!m.definite && c.definite) {
                         m.witness = c.witness;
+                        m.definite = c.definite;
                     }
-                    if m.nonroot.is_none() {
+                    if m.nonroot.is_none() || (!m.nonroot_definite && c.nonroot_definite) {
                         m.nonroot = c.nonroot;
+                        m.nonroot_definite = c.nonroot_definite;
                     }
                     for f in c.findings {
                         if !m.findings.contains(&f) {
@@ -414,10 +417,22 @@ fn site_class(
     };
     let d = restrict(decided(Approx::Over), path_set.as_ref());
     let flows = d.intersect(&q.new_untracked);
-    let witness = match flows.check() {
+    let over = match flows.check() {
         Answer::Empty => return Ok(None),
         Answer::Witness(p) => Some(p),
         Answer::Unknown => None,
+    };
+    // Definite flows come from the must-sets (the same sets when the policy
+    // is exact); a target hwc does not model only may accept.
+    let under = (!an.is_exact() && !site.may)
+        .then(|| restrict(decided(Approx::Under), path_set.as_ref()).intersect(&q.new_untracked));
+    let (witness, definite) = match (&under, site.may) {
+        (_, true) => (over, false),
+        (None, false) => (over, true),
+        (Some(u), false) => match u.witness() {
+            Some(w) => (Some(w), true),
+            None => (over, false),
+        },
     };
     let states = states_of(&d, q, witness.as_ref());
     let rule = &policy.chain(site.rule.chain).rules[site.rule.index as usize];
@@ -448,15 +463,11 @@ fn site_class(
         }
     }
     terms.sort_by_key(|(col, _)| *col);
-    let nonroot = (hook == Hook::Output)
-        .then(|| flows.intersect(&q.nonroot).witness())
-        .flatten();
-    let definite = !site.may
-        && (an.is_exact()
-            || restrict(decided(Approx::Under), path_set.as_ref())
-                .intersect(&q.new_untracked)
-                .is_empty()
-                == Some(false));
+    let (nonroot, nonroot_definite) = if hook == Hook::Output {
+        nonroot_witness(&flows, under.as_ref(), q, !site.may && under.is_none())
+    } else {
+        (None, false)
+    };
     let findings = witnesses
         .iter()
         .filter(|(_, p)| p.hook == hook && flows.contains(p))
@@ -471,8 +482,24 @@ fn site_class(
         witness,
         definite,
         nonroot,
+        nonroot_definite,
         findings,
     }))
+}
+
+/// A non-root flow of a class: from the must-set when it has one, else
+/// from the may-set (then not definite). `exact`: the may-set is exact.
+fn nonroot_witness(
+    over: &EvalSet,
+    under: Option<&EvalSet>,
+    q: &Queries,
+    exact: bool,
+) -> (Option<Packet>, bool) {
+    if let Some(w) = under.and_then(|u| u.intersect(&q.nonroot).witness()) {
+        return (Some(w), true);
+    }
+    let w = over.intersect(&q.nonroot).witness();
+    (w, exact)
 }
 
 fn restrict<'a>(set: EvalSet<'a>, to: Option<&BoxSet>) -> EvalSet<'a> {
@@ -558,21 +585,31 @@ fn default_classes(
     // families a policy does not filter do not).
     let mut push = |set: EvalSet, under: Option<EvalSet>, source: Source, terms| {
         let flows = set.intersect(&q.new_untracked);
-        let witness = match flows.check() {
+        let over = match flows.check() {
             Answer::Empty => return,
             Answer::Witness(p) => Some(p),
             Answer::Unknown => None,
         };
-        let definite = an.is_exact()
-            || under.map_or(true, |u| {
-                u.intersect(&q.new_untracked).is_empty() == Some(false)
-            });
+        let under = under
+            .filter(|_| !an.is_exact())
+            .map(|u| u.intersect(&q.new_untracked));
+        let (witness, definite) = match &under {
+            None => (over, true),
+            Some(u) => match u.witness() {
+                Some(w) => (Some(w), true),
+                None => (over, false),
+            },
+        };
+        let (nonroot, nonroot_definite) = if hook == Hook::Output {
+            nonroot_witness(&flows, under.as_ref(), q, under.is_none())
+        } else {
+            (None, false)
+        };
         out.push(Class {
             hook,
             states: states_of(&set, q, witness.as_ref()),
-            nonroot: (hook == Hook::Output)
-                .then(|| flows.intersect(&q.nonroot).witness())
-                .flatten(),
+            nonroot,
+            nonroot_definite,
             findings: witnesses
                 .iter()
                 .filter(|(_, p)| p.hook == hook && flows.contains(p))

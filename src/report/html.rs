@@ -236,6 +236,11 @@ pub fn render(report: &Report) -> String {
                 terms(&n.oif),
                 flow.map(|f| rules_cell(f, report)).unwrap_or_default(),
                 code(&n.witness.text)
+                    + if n.definite {
+                        ""
+                    } else {
+                        " <span class=\"muted\">(possible)</span>"
+                    }
             );
         }
         let _ = writeln!(o, "</tbody>\n</table>");

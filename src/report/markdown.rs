@@ -118,7 +118,7 @@ pub fn render(report: &Report) -> String {
                 cell(&terms_text(&n.protocol)),
                 cell(&terms_text(&n.oif)),
                 cell(&flow.map(|f| rules_cell(f, report)).unwrap_or_default()),
-                code(&n.witness.text)
+                code(&n.witness.text) + if n.definite { "" } else { " (possible)" }
             );
         }
         out.push('\n');

@@ -179,6 +179,8 @@ pub struct NonrootFlow {
     pub protocol: Vec<String>,
     pub oif: Vec<String>,
     pub witness: JsonPacket,
+    /// False when the witness rests on a test or target hwc does not model.
+    pub definite: bool,
     pub findings: Vec<usize>,
 }
 
@@ -308,6 +310,7 @@ pub fn build_with(
                 protocol: col(Column::Protocol),
                 oif: col(Column::Oif),
                 witness: json::packet(w),
+                definite: c.nonroot_definite,
                 findings: c.findings.clone(),
             });
         }
