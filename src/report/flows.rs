@@ -434,8 +434,13 @@ fn site_class(
             None => (over, false),
         },
     };
-    let states = states_of(&d, q, witness.as_ref());
     let rule = &policy.chain(site.rule.chain).rules[site.rule.index as usize];
+    let states = states_of(
+        &d,
+        q,
+        witness.as_ref(),
+        path_conds.iter().copied().chain(&rule.matches.conds),
+    );
     let mut terms: Vec<(Column, String)> = Vec::new();
     let mut seen: Vec<&Test> = Vec::new();
     for c in path_conds.iter().copied().chain(&rule.matches.conds) {
@@ -509,10 +514,27 @@ fn restrict<'a>(set: EvalSet<'a>, to: Option<&BoxSet>) -> EvalSet<'a> {
     }
 }
 
-/// Which of NEW and UNTRACKED a set of decided packets has.
-fn states_of(d: &EvalSet, q: &Queries, witness: Option<&Packet>) -> Vec<CtState> {
+/// Which of NEW and UNTRACKED a set of decided packets has. `conds` are
+/// conditions every packet of the set meets: a state they exclude needs no
+/// question to the engine.
+fn states_of<'c>(
+    d: &EvalSet,
+    q: &Queries,
+    witness: Option<&Packet>,
+    conds: impl IntoIterator<Item = &'c Cond>,
+) -> Vec<CtState> {
+    let mut possible = [true, true];
+    for c in conds {
+        if let Test::State(list) = &c.test {
+            for (i, s) in [CtState::New, CtState::Untracked].iter().enumerate() {
+                possible[i] &= list.contains(s) != c.negated;
+            }
+        }
+    }
     let has = |state: CtState, set: &BoxSet| {
-        witness.is_some_and(|w| w.state == state) || d.intersect(set).is_empty() != Some(true)
+        let i = usize::from(state == CtState::Untracked);
+        witness.is_some_and(|w| w.state == state)
+            || (possible[i] && d.intersect(set).is_empty() != Some(true))
     };
     let mut states = Vec::new();
     if has(CtState::New, &q.new) {
@@ -607,7 +629,7 @@ fn default_classes(
         };
         out.push(Class {
             hook,
-            states: states_of(&set, q, witness.as_ref()),
+            states: states_of(&set, q, witness.as_ref(), []),
             nonroot,
             nonroot_definite,
             findings: witnesses

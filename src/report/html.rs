@@ -29,6 +29,9 @@ code { background: var(--bg-alt); border-radius: 4px; padding: 1px 4px; overflow
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { border: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: var(--bg-alt); font-weight: 600; }
+td:first-child { white-space: nowrap; }
+td.who { min-width: 7.5em; }
+td.example { min-width: 16em; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }
 table.meta { width: auto; }
 table.meta th { width: 9em; }
@@ -86,6 +89,21 @@ fn code(s: &str) -> String {
     format!("<code>{}</code>", esc(s))
 }
 
+/// Escapes prose whose `backticked` parts (user input in messages) become
+/// code.
+fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        // An unpaired backtick: show the text as it is.
+        return esc(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if i % 2 == 1 { code(p) } else { esc(p) })
+        .collect()
+}
+
 fn terms(t: &[String]) -> String {
     if t.is_empty() {
         "<span class=\"muted\">any</span>".to_string()
@@ -99,7 +117,7 @@ fn terms(t: &[String]) -> String {
 
 fn rules_cell(f: &Flow, report: &Report) -> String {
     if let Some(t) = f.admitted_by_text(report) {
-        return esc(&t);
+        return prose(&t);
     }
     let mut parts: Vec<String> = f
         .rules
@@ -228,7 +246,7 @@ pub fn render(report: &Report) -> String {
             let flow = report.flows.iter().find(|f| f.id == n.flow);
             let _ = writeln!(
                 o,
-                "<tr class=\"nonroot\"><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td>{6}</td></tr>",
+                "<tr class=\"nonroot\"><td><a href=\"#{0}\">{0}</a></td><td class=\"who\">{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td class=\"example\">{6}</td></tr>",
                 esc(&n.flow),
                 terms(&n.who),
                 terms(&n.to),
@@ -302,7 +320,7 @@ pub fn render(report: &Report) -> String {
                 o,
                 "<li class=\"{sev}\"><span class=\"sev {sev}\">{sev}[{}]</span> {} <span class=\"mono muted\">{}:{}:{}</span>\n<dl>",
                 esc(f.code),
-                esc(&f.message),
+                prose(&f.message),
                 esc(&f.file),
                 f.line,
                 f.column
@@ -317,14 +335,14 @@ pub fn render(report: &Report) -> String {
                     esc(&l.file),
                     l.line,
                     l.column,
-                    esc(l.message.as_deref().unwrap_or("related place"))
+                    prose(l.message.as_deref().unwrap_or("related place"))
                 );
             }
             if let Some(n) = &f.note {
-                let _ = write!(o, "<dt>note</dt><dd>{}</dd>", esc(n));
+                let _ = write!(o, "<dt>note</dt><dd>{}</dd>", prose(n));
             }
             if let Some(h) = &f.help {
-                let _ = write!(o, "<dt>help</dt><dd>{}</dd>", esc(h));
+                let _ = write!(o, "<dt>help</dt><dd>{}</dd>", prose(h));
             }
             let _ = writeln!(o, "</dl></li>");
         }
@@ -402,7 +420,7 @@ fn hook_section(o: &mut String, report: &Report, h: &HookInfo) {
         };
         let _ = write!(o, "<tr id=\"{0}\"{class}><td>{0}</td>", esc(&f.id));
         if output {
-            let _ = write!(o, "<td>{}</td>", terms(&f.who()));
+            let _ = write!(o, "<td class=\"who\">{}</td>", terms(&f.who()));
         }
         if show_from {
             let _ = write!(o, "<td>{}</td>", terms(&f.from));
@@ -424,7 +442,7 @@ fn hook_section(o: &mut String, report: &Report, h: &HookInfo) {
         }
         let _ = writeln!(
             o,
-            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{}</td><td class=\"example\">{}</td></tr>",
             esc(&f.states.join(", ")),
             rules_cell(f, report),
             witness_cell(f)
@@ -494,4 +512,18 @@ fn matrix(o: &mut String, flows: &[&Flow], output: bool) {
         let _ = writeln!(o, "</tr>");
     }
     let _ = writeln!(o, "</tbody>\n</table>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backticks_become_code_and_everything_is_escaped() {
+        assert_eq!(
+            prose("`a<b` is <not> used"),
+            "<code>a&lt;b</code> is &lt;not&gt; used"
+        );
+        assert_eq!(prose("odd ` tick"), "odd ` tick");
+    }
 }

@@ -161,8 +161,8 @@ pub struct RuleInfo {
     pub location: Location,
     /// The rule as written (first line).
     pub text: String,
-    /// The chains from the base chain to this rule's chain; null when too
-    /// many paths lead there to list them.
+    /// The chains from the base chain to this rule's chain (both
+    /// included); null when too many paths lead there to list them.
     pub via: Option<Vec<String>>,
     /// The rule's target is not modelled: it may accept.
     pub may_accept: bool,
@@ -291,6 +291,7 @@ pub fn build_with(
                     via: s.path.as_ref().map(|p| {
                         p.iter()
                             .map(|j| policy.chain(j.chain).name.clone())
+                            .chain(std::iter::once(chain.name.clone()))
                             .collect()
                     }),
                     may_accept: s.may,

@@ -31,7 +31,7 @@ pub enum Column {
 }
 
 /// At most this many values of one set are listed; the rest are counted.
-const MAX_VALUES: usize = 4;
+const MAX_VALUES: usize = 12;
 
 /// The column and text of a condition. `label` is the policy's own words
 /// for it (the source text of the condition) when there are any.
@@ -320,19 +320,23 @@ mod tests {
             cond_term(&cond(Test::L4(dns)), Some("service dns")).1,
             "dns (udp 53, tcp 53 sport 1024-65535)"
         );
-        let nd: Vec<L4> = [133u8, 134, 135, 136, 130, 131]
-            .iter()
-            .map(|&ty| L4 {
-                proto: 58,
-                sport: None,
-                dport: None,
-                icmp: Some(vec![IcmpSpec { ty, code: None }]),
-                service: None,
-            })
-            .collect();
+        let nd: Vec<L4> = [
+            133u8, 134, 135, 136, 130, 131, 132, 143, 128, 129, 1, 2, 3, 4,
+        ]
+        .iter()
+        .map(|&ty| L4 {
+            proto: 58,
+            sport: None,
+            dport: None,
+            icmp: Some(vec![IcmpSpec { ty, code: None }]),
+            service: None,
+        })
+        .collect();
         assert_eq!(
             test_text(&Test::L4(nd)).1,
-            "icmpv6 nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, … (2 more)"
+            "icmpv6 nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, \
+             mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report, \
+             echo-request, echo-reply, destination-unreachable, packet-too-big, … (2 more)"
         );
     }
 }

@@ -272,7 +272,10 @@ impl<'a> Validator<'a> {
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 80 {
-        format!("{}…", &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s
     }
@@ -280,7 +283,9 @@ fn short(v: &Value) -> String {
 
 fn check_format(format: &str, s: &str) -> Result<(), String> {
     match format {
-        "date-time" => date_time(s).then_some(()).ok_or("is not an RFC 3339 date-time".into()),
+        "date-time" => date_time(s)
+            .then_some(())
+            .ok_or("is not an RFC 3339 date-time".into()),
         "uri" => {
             let scheme_end = s.find(':').ok_or("has no scheme")?;
             let scheme = &s[..scheme_end];
@@ -305,7 +310,8 @@ fn uri_chars(s: &str) -> Result<(), String> {
     while i < b.len() {
         let c = b[i];
         if c == b'%' {
-            let ok = i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
+            let ok =
+                i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
             if !ok {
                 return Err("has a bad percent escape".into());
             }
@@ -314,7 +320,10 @@ fn uri_chars(s: &str) -> Result<(), String> {
         }
         let ok = c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&c);
         if !ok {
-            return Err(format!("has the character {:?}, which a URI cannot hold", c as char));
+            return Err(format!(
+                "has the character {:?}, which a URI cannot hold",
+                c as char
+            ));
         }
         i += 1;
     }
@@ -323,15 +332,35 @@ fn uri_chars(s: &str) -> Result<(), String> {
 
 fn date_time(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    if b.len() < 20 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' || !digits(8..10) {
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+    };
+    if b.len() < 20
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
+    {
         return false;
     }
-    if !matches!(b[10], b'T' | b't') || !digits(11..13) || b[13] != b':' || !digits(14..16) || b[16] != b':' || !digits(17..19) {
+    if !matches!(b[10], b'T' | b't')
+        || !digits(11..13)
+        || b[13] != b':'
+        || !digits(14..16)
+        || b[16] != b':'
+        || !digits(17..19)
+    {
         return false;
     }
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(99);
-    if !(1..=12).contains(&num(5..7)) || !(1..=31).contains(&num(8..10)) || num(11..13) > 23 || num(14..16) > 59 || num(17..19) > 60 {
+    if !(1..=12).contains(&num(5..7))
+        || !(1..=31).contains(&num(8..10))
+        || num(11..13) > 23
+        || num(14..16) > 59
+        || num(17..19) > 60
+    {
         return false;
     }
     let mut rest = &s[19..];
@@ -346,7 +375,11 @@ fn date_time(s: &str) -> bool {
         "Z" | "z" => true,
         _ => {
             let r = rest.as_bytes();
-            r.len() == 6 && matches!(r[0], b'+' | b'-') && r[1..3].iter().all(u8::is_ascii_digit) && r[3] == b':' && r[4..6].iter().all(u8::is_ascii_digit)
+            r.len() == 6
+                && matches!(r[0], b'+' | b'-')
+                && r[1..3].iter().all(u8::is_ascii_digit)
+                && r[3] == b':'
+                && r[4..6].iter().all(u8::is_ascii_digit)
         }
     }
 }
@@ -363,12 +396,19 @@ enum Node {
     Empty,
     Char(char),
     Any,
-    Class { negated: bool, items: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        items: Vec<(char, char)>,
+    },
     Start,
     End,
     Concat(Vec<Node>),
     Alt(Vec<Node>),
-    Repeat { node: Box<Node>, min: usize, max: Option<usize> },
+    Repeat {
+        node: Box<Node>,
+        min: usize,
+        max: Option<usize>,
+    },
 }
 
 impl Regex {
@@ -404,7 +444,11 @@ impl Parser<'_> {
             self.i += 1;
             alts.push(self.concat()?);
         }
-        Ok(if alts.len() == 1 { alts.remove(0) } else { Node::Alt(alts) })
+        Ok(if alts.len() == 1 {
+            alts.remove(0)
+        } else {
+            Node::Alt(alts)
+        })
     }
 
     fn concat(&mut self) -> Result<Node, String> {
@@ -451,7 +495,10 @@ impl Parser<'_> {
         let c = self.peek().ok_or("dangling backslash")?;
         self.i += 1;
         Ok(match c {
-            'd' => Node::Class { negated: false, items: vec![('0', '9')] },
+            'd' => Node::Class {
+                negated: false,
+                items: vec![('0', '9')],
+            },
             'w' => Node::Class {
                 negated: false,
                 items: vec![('a', 'z'), ('A', 'Z'), ('0', '9'), ('_', '_')],
@@ -526,7 +573,11 @@ impl Parser<'_> {
             _ => return Ok(atom),
         };
         self.i += 1;
-        Ok(Node::Repeat { node: Box::new(atom), min, max })
+        Ok(Node::Repeat {
+            node: Box::new(atom),
+            min,
+            max,
+        })
     }
 }
 
@@ -538,7 +589,8 @@ fn matches(node: &Node, s: &[char], i: usize, k: &mut dyn FnMut(usize) -> bool) 
         Node::Char(c) => s.get(i) == Some(c) && k(i + 1),
         Node::Any => s.get(i).is_some_and(|&c| c != '\n') && k(i + 1),
         Node::Class { negated, items } => {
-            s.get(i).is_some_and(|&c| items.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated)
+            s.get(i)
+                .is_some_and(|&c| items.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated)
                 && k(i + 1)
         }
         Node::Start => i == 0 && k(i),
@@ -567,7 +619,9 @@ fn repeat(
 ) -> bool {
     // Greedy: one more first, then stop (an empty iteration ends the loop).
     if max.map_or(true, |m| n < m)
-        && matches(node, s, i, &mut |j| j > i && repeat(node, min, max, s, j, n + 1, k))
+        && matches(node, s, i, &mut |j| {
+            j > i && repeat(node, min, max, s, j, n + 1, k)
+        })
     {
         return true;
     }
@@ -628,7 +682,13 @@ mod tests {
                 "e": { "oneOf": [{ "type": "integer" }, { "type": "number" }] }
             }
         });
-        assert_eq!(validate(&schema, &json!({"a": 1, "b": ["x"], "c": "hi", "d": {"k": "v"}, "e": 1.5})), Ok(()));
+        assert_eq!(
+            validate(
+                &schema,
+                &json!({"a": 1, "b": ["x"], "c": "hi", "d": {"k": "v"}, "e": 1.5})
+            ),
+            Ok(())
+        );
         for bad in [
             json!({}),
             json!({"a": 0}),
@@ -644,6 +704,9 @@ mod tests {
             assert!(validate(&schema, &bad).is_err(), "{bad} should fail");
         }
         let unknown = json!({"type": "object", "propertyNames": {"maxLength": 3}});
-        assert!(validate(&unknown, &json!({})).is_err(), "unknown keywords are errors");
+        assert!(
+            validate(&unknown, &json!({})).is_err(),
+            "unknown keywords are errors"
+        );
     }
 }
