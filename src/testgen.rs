@@ -334,6 +334,28 @@ mod tests {
     }
 
     #[test]
+    fn generated_policies_load_without_errors() {
+        use crate::source::{MemoryLoader, SourceMap};
+        for shape in Shape::ALL {
+            for seed in 0..3 {
+                let text = generate(shape, 300, seed);
+                let loader = MemoryLoader::default().with("gen.hw", text.clone());
+                let mut sources = SourceMap::new();
+                let (policy, diags) =
+                    crate::sema::load(std::path::Path::new("gen.hw"), &loader, &mut sources);
+                let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+                assert!(
+                    errors.is_empty(),
+                    "{shape:?} seed {seed}: {errors:#?}\n{text}"
+                );
+                let policy = policy.unwrap_or_else(|| panic!("{shape:?} seed {seed} did not load"));
+                let rules: usize = policy.chains.iter().map(|c| c.rules.len()).sum();
+                assert_eq!(rules, 300, "{shape:?} seed {seed}");
+            }
+        }
+    }
+
+    #[test]
     fn rng_ranges_are_inclusive_and_bounded() {
         let mut rng = Rng::new(0);
         let mut seen = [false; 5];

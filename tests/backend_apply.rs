@@ -198,3 +198,102 @@ fn nft_apply_into_an_empty_namespace_and_back() {
     assert!(matches!(out, Outcome::RolledBack(_)));
     assert_eq!(nft_state(&ns), before);
 }
+
+/// The CLI end to end, and the watchdog: `hwc apply` is killed while it
+/// waits for `yes` (as when an SSH session drops); the watchdog must put
+/// the previous rules back on its own.
+#[test]
+fn killed_apply_is_rolled_back_by_the_watchdog() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let Some(ns) = ready(&["nft"]) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("hwc-apply-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("good.hw");
+    let bad = dir.join("bad.hw");
+    let policy = |port: u16| {
+        format!(
+            "policy p {{ family inet }}\nchain input policy drop {{\n  accept iface lo\n  accept state new tcp {port}\n}}\nchain output policy accept {{}}\nchain forward policy drop {{}}\n"
+        )
+    };
+    std::fs::write(&good, policy(22)).expect("write");
+    std::fs::write(&bad, policy(2222)).expect("write");
+    let hwc = env!("CARGO_BIN_EXE_hwc");
+    let status = Command::new(hwc)
+        .args(["apply", "--netns", ns.name(), "--confirm", "0"])
+        .arg(&good)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hwc");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let kept = nft_state(&ns);
+    assert!(kept.contains("dport 22"), "{kept}");
+
+    let mut child = Command::new(hwc)
+        .args(["apply", "--netns", ns.name(), "--confirm", "1"])
+        .arg(&bad)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run hwc");
+    // Wait until the new rules are in, then kill hwc without a word.
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while err.read_line(&mut line).expect("read") > 0 && !line.contains("loaded") {
+        line.clear();
+    }
+    assert!(
+        nft_state(&ns).contains("dport 2222"),
+        "the new rules were not loaded"
+    );
+    child.kill().expect("kill hwc");
+    let _ = child.wait();
+    // The watchdog waits the confirmation time plus its grace period.
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_secs(1 + hwc::cli::apply::WATCHDOG_GRACE + 10);
+    while nft_state(&ns) != kept && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(
+        nft_state(&ns),
+        kept,
+        "the watchdog did not restore the rules"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn apply_refuses_without_root() {
+    use std::process::Command;
+    if !netns::have_tools(&["setpriv"]) {
+        return;
+    }
+    let hwc = env!("CARGO_BIN_EXE_hwc");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            hwc,
+            "apply",
+            "x.hw",
+        ])
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("setpriv:") {
+        // Not root, so setpriv itself cannot drop to another user.
+        eprintln!("!!! SKIPPED: setpriv cannot switch users here: {stderr}");
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("must run as root"), "{stderr}");
+}

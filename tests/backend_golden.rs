@@ -922,3 +922,61 @@ fn refusals_are_clear_errors() {
     k.policy.chains[user.0 as usize].span = k.line(7);
     insta::assert_snapshot!(k.errors());
 }
+
+#[test]
+fn chain_names_keywords_and_long_helpers() {
+    let mut k = Case::new(
+        FamilySet::IP,
+        "chain input policy drop {\n  jump counter\n  jump a-very-long-chain-name-of-28\n}\nchain counter {\n  accept iface eth0.100\n}\nchain a-very-long-chain-name-of-28 {\n  drop not tcp 22 not from 10.0.0.0/8\n}\n",
+    );
+    let input = k.chain("input", Some(Verdict::Drop));
+    let counter = k.chain("counter", None);
+    let long = k.chain("a-very-long-chain-name-of-28", None);
+    assert_eq!("a-very-long-chain-name-of-28".len(), 28);
+    k.rule(input, 2, Action::Jump(counter), vec![]);
+    k.rule(input, 3, Action::Jump(long), vec![]);
+    k.rule(
+        counter,
+        6,
+        Action::Accept,
+        vec![c(Test::Iif(ifaces(&["eth0.100"])))],
+    );
+    k.rule(
+        long,
+        9,
+        Action::Drop,
+        vec![
+            not(Test::L4(vec![tcp(&[(22, 22)])])),
+            not(from(None, &["10.0.0.0/8"])),
+        ],
+    );
+    insta::assert_snapshot!(k.compile());
+}
+
+#[test]
+fn long_lists_get_one_chain_each_instead_of_a_product() {
+    let mut k = Case::new(
+        FamilySet::IP,
+        "chain input policy drop {\n  accept tcp 22 from 10.0.0.0/24, 10.0.2.0/24, ... (17) to 192.0.2.1, 192.0.2.3, ... (17) limit 9/second\n}\n",
+    );
+    let input = k.chain("input", Some(Verdict::Drop));
+    let srcs: Vec<String> = (0..17).map(|i| format!("10.0.{}.0/24", 2 * i)).collect();
+    let dsts: Vec<String> = (0..17).map(|i| format!("192.0.2.{}", 2 * i + 1)).collect();
+    let s: Vec<&str> = srcs.iter().map(String::as_str).collect();
+    let d: Vec<&str> = dsts.iter().map(String::as_str).collect();
+    k.rule(
+        input,
+        2,
+        Action::Accept,
+        vec![
+            c(Test::L4(vec![tcp(&[(22, 22)])])),
+            c(from(None, &s)),
+            c(to(None, &d)),
+            c(limit(9, 1, None)),
+        ],
+    );
+    let text = k.compile();
+    // 17 × 17 = 289 combinations, written as 17 + 17 dispatch rules.
+    assert!(text.matches("-A ").count() < 40, "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -23,12 +23,93 @@
 //! net). `--netns NAME` runs every tool inside that network namespace
 //! (`ip netns exec NAME ...`), which is how the tests use it.
 
-use crate::backend::{nftables, Artifact, Target};
+use super::compile::{load_checked, print_diagnostics, TargetArg};
+use super::{Exit, Terminal};
+use crate::backend::{self, nftables, Artifact, Target};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
+
+const APPLY_LONG_ABOUT: &str = "\
+Check and compile a policy, then load it into the kernel with a safety net. \
+hwc saves what it replaces (the filter tables for iptables, hwc's own `hwc` \
+tables for nftables), starts a watchdog that restores them, loads the new \
+rules atomically and waits for you to type `yes`. Anything else, end of \
+input, the timeout, or losing the session (hwc killed, SSH dropped) restores \
+the previous rules. Needs root.";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  hwc apply web.hw                          nftables; type yes within 30 s
+  hwc apply web.hw --target iptables --confirm 60
+  hwc apply web.hw --confirm 0              Load without asking (automation)
+  hwc apply web.hw --netns test             Inside the network namespace `test`
+
+Exit status: 0 the new rules are loaded and kept, 1 the policy has errors or
+you did not confirm (the previous rules are back), 2 usage, I/O or load error,
+or not root.";
+
+/// Load a policy into the kernel; keep it only if you confirm.
+#[derive(Debug, clap::Args)]
+#[command(long_about = APPLY_LONG_ABOUT, after_help = APPLY_EXAMPLES)]
+pub struct ApplyArgs {
+    /// The policy file (`.hw`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The firewall to load the rules into.
+    #[arg(long, value_enum, default_value_t = TargetArg::Nftables)]
+    pub target: TargetArg,
+
+    /// Seconds to wait for `yes` before restoring the previous rules; 0
+    /// loads without asking.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub confirm: u64,
+
+    /// Run every firewall tool inside this network namespace.
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+}
+
+pub(crate) fn run(args: &ApplyArgs, term: &Terminal) -> Exit {
+    if !is_root() {
+        eprintln!("hwc: error: `hwc apply` loads firewall rules and must run as root");
+        eprintln!("  help: run it with sudo, or use `hwc compile` to only write the rules");
+        return Exit::Failure;
+    }
+    if let Some(ns) = &args.netns {
+        if !valid_netns(ns) {
+            eprintln!("hwc: error: `{ns}` is not a network namespace name");
+            return Exit::Failure;
+        }
+    }
+    let Some((policy, sources)) = load_checked(&args.file, term) else {
+        return Exit::Findings;
+    };
+    let artifacts = match backend::compile(&policy, Some(&sources), args.target.into()) {
+        Ok(a) => a,
+        Err(diags) => {
+            print_diagnostics(&diags, &sources, term);
+            return Exit::Findings;
+        }
+    };
+    let opts = ApplyOptions {
+        target: args.target.into(),
+        confirm: args.confirm,
+        netns: args.netns.clone(),
+    };
+    let answers = stdin_lines();
+    match apply(&artifacts, &opts, &answers, &mut std::io::stderr()) {
+        Ok(Outcome::Kept) => Exit::Success,
+        Ok(Outcome::RolledBack(_)) => Exit::Findings,
+        Err(e) => {
+            eprintln!("hwc: error: {e}");
+            Exit::Failure
+        }
+    }
+}
 
 /// Extra seconds the watchdog waits beyond the confirmation window, so that
 /// it never races a `yes` typed at the last moment.

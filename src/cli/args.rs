@@ -53,6 +53,8 @@ pub enum Command {
     Check(CheckArgs),
     Explain(ExplainArgs),
     Report(ReportArgs),
+    Compile(super::compile::CompileArgs),
+    Apply(super::apply::ApplyArgs),
 }
 
 const CHECK_LONG_ABOUT: &str = "\

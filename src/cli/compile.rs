@@ -8,9 +8,141 @@
 //! compile writes nothing, and each file appears whole or not at all: it is
 //! written to a temporary file in DIR and renamed over the old one.
 
-use crate::backend::{Artifact, Target};
+use super::{print_stdout, Exit, Terminal};
+use crate::backend::{self, Artifact, Target};
+use crate::diagnostics::render::{self, HumanOptions};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::ir::Policy;
+use crate::source::{DiskLoader, SourceMap};
+use crate::{analysis, sema};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+const COMPILE_LONG_ABOUT: &str = "\
+Check a policy (every error and lint `hwc check` reports) and, when it has no \
+errors, write it as firewall rules: `iptables-restore` and \
+`ip6tables-restore` input (filter table), or one `nft -f` script that \
+atomically replaces hwc's own `hwc` table and leaves other tables alone. \
+Every generated rule carries a comment `FILE:LINE` naming its policy rule.";
+
+const COMPILE_EXAMPLES: &str = "\
+Examples:
+  hwc compile web.hw --target nftables             Print the nft script
+  hwc compile web.hw --target iptables -o out/     Write out/web.ipt4, out/web.ipt6
+  hwc compile web.hw --target nftables -o /etc/hwc Write /etc/hwc/web.nft
+
+Files: STEM.ipt4 (iptables-restore), STEM.ipt6 (ip6tables-restore) for the
+families the policy filters, or STEM.nft (nft -f). A failed compile writes
+nothing; each file is written whole (temporary file, then rename).
+
+Exit status: 0 written, 1 the policy has errors, 2 usage or I/O error.";
+
+/// Compile a policy to iptables or nftables rules.
+#[derive(Debug, clap::Args)]
+#[command(long_about = COMPILE_LONG_ABOUT, after_help = COMPILE_EXAMPLES)]
+pub struct CompileArgs {
+    /// The policy file (`.hw`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The firewall to write rules for.
+    #[arg(long, value_enum)]
+    pub target: TargetArg,
+
+    /// Write the files into this directory instead of printing them.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &CompileArgs, term: &Terminal) -> Exit {
+    let Some((policy, sources)) = load_checked(&args.file, term) else {
+        return Exit::Findings;
+    };
+    let artifacts = match backend::compile(&policy, Some(&sources), args.target.into()) {
+        Ok(a) => a,
+        Err(diags) => {
+            print_diagnostics(&diags, &sources, term);
+            return Exit::Findings;
+        }
+    };
+    match &args.out_dir {
+        None => match print_stdout(&stdout_text(&artifacts)) {
+            Ok(()) => Exit::Success,
+            Err(e) => e,
+        },
+        Some(dir) => match write_artifacts(dir, &args.file, &artifacts) {
+            Ok(paths) => {
+                for p in paths {
+                    eprintln!("hwc: wrote {}", render::display_path(&p));
+                }
+                Exit::Success
+            }
+            Err(e) => {
+                eprintln!(
+                    "hwc: error: cannot write into `{}`: {}",
+                    render::display_path(dir),
+                    io_words(&e)
+                );
+                eprintln!("  help: create the directory first, or check its permissions");
+                Exit::Failure
+            }
+        },
+    }
+}
+
+/// An I/O error in lowercase words, without the OS error number.
+fn io_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Loads a policy and runs every lint. Prints every diagnostic on stderr;
+/// returns the policy only when nothing is at error severity (an I/O error
+/// is an error too).
+pub(crate) fn load_checked(path: &Path, term: &Terminal) -> Option<(Policy, SourceMap)> {
+    let mut sources = SourceMap::new();
+    let (policy, mut diags) = sema::load(path, &DiskLoader, &mut sources);
+    if let Some(p) = &policy {
+        diags.extend(analysis::analyze(p));
+    }
+    diags.sort_by_key(|d| {
+        let s = d.primary_span();
+        (s.file, s.start)
+    });
+    print_diagnostics(&diags, &sources, term);
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        eprintln!(
+            "hwc: error: `{}` has {errors} error{}; nothing was written",
+            render::display_path(path),
+            if errors == 1 { "" } else { "s" }
+        );
+        return None;
+    }
+    policy.map(|p| (p, sources))
+}
+
+pub(crate) fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, term: &Terminal) {
+    let opts = HumanOptions {
+        color: term.color,
+        unicode: true,
+        width: term.width,
+    };
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&render::human(d, sources, &opts));
+        out.push('\n');
+    }
+    let _ = std::io::stderr().write_all(out.as_bytes());
+}
 
 /// The file names a compile into `dir` writes, for a policy file `file`.
 pub fn artifact_path(dir: &Path, file: &Path, artifact: &Artifact) -> PathBuf {

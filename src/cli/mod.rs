@@ -49,6 +49,8 @@ pub fn run() -> Exit {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
         Command::Report(a) => report::run(a, &term),
+        Command::Compile(a) => compile::run(a, &term),
+        Command::Apply(a) => apply::run(a, &term),
     }
 }
 

@@ -92,27 +92,6 @@ pub struct ErrorInfo {
 /// Every non-lint code a diagnostic may carry. Stages add rows here when
 /// they add a code; `default_severity` panics in tests on an unknown code.
 pub const ERRORS: &[ErrorInfo] = &[
-    // Backends (`hwc compile`, `hwc apply`).
-    ErrorInfo {
-        name: "compile-name",
-        severity: Severity::Error,
-        summary: "a chain, interface, user or group name the target firewall cannot use",
-    },
-    ErrorInfo {
-        name: "compile-opaque",
-        severity: Severity::Error,
-        summary: "an imported match or target that hwc cannot translate",
-    },
-    ErrorInfo {
-        name: "compile-string",
-        severity: Severity::Error,
-        summary: "a log prefix or other string the target firewall cannot hold",
-    },
-    ErrorInfo {
-        name: "compile-unsupported",
-        severity: Severity::Error,
-        summary: "a rule the target cannot express with the same meaning",
-    },
     ErrorInfo {
         name: "syntax",
         severity: Severity::Error,
@@ -349,6 +328,11 @@ pub const ERRORS: &[ErrorInfo] = &[
         summary: "a default policy on a user chain",
     },
     ErrorInfo {
+        name: "assert-on-user-chain",
+        severity: Severity::Error,
+        summary: "an `assert` about a user chain rather than `input`, `output` or `forward`",
+    },
+    ErrorInfo {
         name: "bad-egress-selector",
         severity: Severity::Error,
         summary: "an egress block that selects neither a user nor a group",
@@ -398,6 +382,27 @@ pub const ERRORS: &[ErrorInfo] = &[
         name: "not-importable",
         severity: Severity::Warning,
         summary: "a rule `.hw` cannot express is left out of the imported policy",
+    },
+    // Backends (`hwc compile`, `hwc apply`).
+    ErrorInfo {
+        name: "compile-name",
+        severity: Severity::Error,
+        summary: "a chain, interface, user or group name the target firewall cannot use",
+    },
+    ErrorInfo {
+        name: "compile-opaque",
+        severity: Severity::Error,
+        summary: "an imported match or target that hwc cannot translate",
+    },
+    ErrorInfo {
+        name: "compile-string",
+        severity: Severity::Error,
+        summary: "a log prefix or other string the target firewall cannot hold",
+    },
+    ErrorInfo {
+        name: "compile-unsupported",
+        severity: Severity::Error,
+        summary: "a rule the target cannot express with the same meaning",
     },
     ErrorInfo {
         name: "internal",

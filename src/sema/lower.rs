@@ -10,7 +10,7 @@
 use super::callgraph::{hook_index, CallGraph};
 use super::defs::{Class, DefValue};
 use super::names::{allow_list, did_you_mean, suggest, ChainIdx, BUILTIN_CHAINS};
-use super::values::{alt_families, families_name, has_ports, proto_name, sole_name};
+use super::values::{alt_families, families_name, has_ports, proto_name, show, sole_name};
 use super::Sema;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{
@@ -611,18 +611,16 @@ impl Sema<'_> {
             let test = match &m.node.kind {
                 MatchKind::Proto { proto, args } => {
                     self.proto_entry(proto, args, None).map(|alt| {
-                        excluded |= self.l4_excluded(
-                            std::slice::from_ref(&alt),
-                            m.span,
-                            &proto_name(proto.node),
-                        );
+                        excluded |= self.l4_excluded(std::slice::from_ref(&alt), m.span, || {
+                            proto_name(proto.node)
+                        });
                         Test::L4(vec![alt])
                     })
                 }
                 MatchKind::Service(names) => self
                     .services(names, m)
                     .inspect(|alts| {
-                        excluded |= self.l4_excluded(alts, m.span, "this service");
+                        excluded |= self.l4_excluded(alts, m.span, || "this service".into());
                     })
                     .map(Test::L4),
                 MatchKind::Sport(v) | MatchKind::Dport(v) => {
@@ -767,11 +765,18 @@ impl Sema<'_> {
         for e in &list.elems {
             if is_empty(inter(e.families, self.family)) {
                 *excluded = true;
+                let value = &v[e.index];
+                let what = match &value.node {
+                    ast::Value::Name(n) => format!("`{n}`"),
+                    ast::Value::AddrRange { .. } => {
+                        format!("the address range `{}`", show(&value.node))
+                    }
+                    other => format!("the address `{}`", show(other)),
+                };
                 let d = self.excluded(
-                    e.span,
+                    value.span,
                     format!(
-                        "{} is {} only, but policy `{}` filters only {}",
-                        e.what,
+                        "{what} is {} only, but policy `{}` filters only {}",
                         families_name(e.families),
                         self.policy_name,
                         families_name(self.family)
@@ -788,7 +793,7 @@ impl Sema<'_> {
 
     /// A protocol match whose alternatives all lie outside the policy's
     /// families; returns whether it reported one.
-    fn l4_excluded(&mut self, alts: &[L4], span: Span, what: &str) -> bool {
+    fn l4_excluded(&mut self, alts: &[L4], span: Span, what: impl FnOnce() -> String) -> bool {
         let f = l4_families(alts);
         if !is_empty(inter(f, self.family)) {
             return false;
@@ -796,7 +801,8 @@ impl Sema<'_> {
         let d = self.excluded(
             span,
             format!(
-                "`{what}` matches only {} packets, but policy `{}` filters only {}",
+                "`{}` matches only {} packets, but policy `{}` filters only {}",
+                what(),
                 families_name(f),
                 self.policy_name,
                 families_name(self.family)
@@ -1142,21 +1148,26 @@ impl Sema<'_> {
     /// The families a packet can have and match `conds`; reports matches
     /// with no family in common (unless a family error was reported).
     fn families(&mut self, conds: &[Cond], excluded: bool) -> Option<FamilySet> {
+        // The family restriction of each positive address or protocol
+        // condition, with its span.
+        let parts = || {
+            conds
+                .iter()
+                .filter(|c| !c.negated)
+                .filter_map(|c| match &c.test {
+                    Test::Src(s) | Test::Dst(s) => Some((c.span, addr_families(s))),
+                    Test::L4(alts) => Some((c.span, l4_families(alts))),
+                    _ => None,
+                })
+        };
         let mut fam = self.family;
-        let mut parts: Vec<(Span, FamilySet)> = Vec::new();
         let mut culprit = None;
-        for c in conds.iter().filter(|c| !c.negated) {
-            let f = match &c.test {
-                Test::Src(s) | Test::Dst(s) => addr_families(s),
-                Test::L4(alts) => l4_families(alts),
-                _ => continue,
-            };
+        for (i, (_, f)) in parts().enumerate() {
             let next = inter(fam, f);
             if is_empty(next) && culprit.is_none() {
-                culprit = Some(parts.len());
+                culprit = Some(i);
             }
             fam = next;
-            parts.push((c.span, f));
         }
         let Some(culprit) = culprit else {
             return Some(fam);
@@ -1164,6 +1175,7 @@ impl Sema<'_> {
         if excluded {
             return None;
         }
+        let parts: Vec<(Span, FamilySet)> = parts().collect();
         let (span, f) = parts[culprit];
         let mut d = Diagnostic::error(
             "family-mismatch",
@@ -1183,11 +1195,37 @@ impl Sema<'_> {
     }
 
     pub fn assertion(&mut self, a: &ast::AssertDecl) -> Option<ir::Assertion> {
-        let chain = self.syms.chain_index.get(a.chain.node.as_str()).copied();
-        if chain.is_none() {
-            self.unknown_chain(&a.chain);
+        let name = &a.chain.node;
+        let chain = self.syms.chain_index.get(name.as_str()).copied();
+        match chain {
+            None if builtin_hook(name).is_some() => self.diags.push(
+                Diagnostic::error(
+                    "unknown-chain",
+                    format!("the policy has no `{name}` chain"),
+                    a.chain.span,
+                )
+                .primary_label("this assertion is about a chain that is not declared")
+                .help(format!(
+                    "declare it, e.g. `chain {name} policy drop {{}}`; without it the kernel accepts every {name} packet"
+                )),
+            ),
+            None => self.unknown_chain(&a.chain),
+            Some(c) if builtin_hook(name).is_none() => self.diags.push(
+                Diagnostic::error(
+                    "assert-on-user-chain",
+                    format!("an assertion about the user chain `{name}`"),
+                    a.chain.span,
+                )
+                .primary_label("assertions are about the built-in chains `input`, `output` and `forward`")
+                .label(self.syms.chains[c].name.span, "a user chain, declared here")
+                .help("assert on the built-in chain that jumps to it: its verdict includes this chain's"),
+            ),
+            Some(_) => {}
         }
-        let site = chain.map(|c| self.sites[c]).unwrap_or_default();
+        let site = match chain {
+            Some(c) => self.sites[c],
+            None => builtin_hook(name).map(Site::hook).unwrap_or_default(),
+        };
         let m = self.lower_matches(&a.matches, &site)?;
         Some(ir::Assertion {
             kind: match a.kind.node {
@@ -1195,7 +1233,7 @@ impl Sema<'_> {
                 ast::AssertKind::Deny => ir::AssertKind::Deny,
                 ast::AssertKind::Reachable => ir::AssertKind::Reachable,
             },
-            chain: ChainId(chain? as u32),
+            chain: ChainId(chain.filter(|_| builtin_hook(name).is_some())? as u32),
             matches: Match { conds: m.conds },
             span: a.span,
         })

@@ -973,6 +973,25 @@ fn egress_blocks_lower() {
 }
 
 #[test]
+fn assertions_name_built_in_chains() {
+    check!(
+        "chain web {}\nchain input {\n  jump web\n}\nassert allow web tcp 22\nassert deny forward tcp 23\nassert deny inptu tcp 23\n",
+        @"
+    error assert-on-user-chain: an assertion about the user chain `web`
+      ^ t.hw:5:14 `web` assertions are about the built-in chains `input`, `output` and `forward`
+      - t.hw:1:7 `web` a user chain, declared here
+      help: assert on the built-in chain that jumps to it: its verdict includes this chain's
+    error unknown-chain: the policy has no `forward` chain
+      ^ t.hw:6:13 `forward` this assertion is about a chain that is not declared
+      help: declare it, e.g. `chain forward policy drop {}`; without it the kernel accepts every forward packet
+    error unknown-chain: unknown chain `inptu`
+      ^ t.hw:7:13 `inptu` no chain has this name
+      help: did you mean `input`?
+    "
+    );
+}
+
+#[test]
 fn assertions_check_their_chain_context() {
     check!("chain input {}\nassert allow input user uid 0\n", @"
     error owner-outside-output: `user` cannot match in the `input` chain

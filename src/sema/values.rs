@@ -16,18 +16,17 @@ use crate::syntax::ast::{IdKind, Proto, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// An address list: its ranges, and for each element its span, the
-/// families it holds and how to name it in a message.
+/// An address list: its ranges, and (when the policy filters one family)
+/// the families of each element.
 pub struct AddrList {
     pub ranges: Vec<AddrRange>,
     pub elems: Vec<AddrElem>,
 }
 
 pub struct AddrElem {
-    pub span: Span,
+    /// The element's index in the value list.
+    pub index: usize,
     pub families: FamilySet,
-    /// "the address `192.0.2.1`" or "`resolver`".
-    pub what: String,
 }
 
 /// The largest uid or gid; `(uid_t)-1` means "no id" to the kernel.
@@ -228,20 +227,20 @@ impl Sema<'_> {
     }
 
     /// Addresses, networks, ranges and names of address definitions.
+    /// The families of each element are recorded only when the policy
+    /// filters one family (for the `family-excluded` check).
     pub fn addrs(&mut self, values: &[Spanned<Value>], user: Option<DefId>) -> Option<AddrList> {
         let mut out = AddrList {
             ranges: Vec::new(),
             elems: Vec::new(),
         };
+        let track = self.family != FamilySet::INET;
         let mut ok = true;
-        for v in values {
+        for (index, v) in values.iter().enumerate() {
             let before = out.ranges.len();
-            let what = match &v.node {
+            match &v.node {
                 Value::Cidr { addr, prefix } => match self.cidr(v.span, *addr, *prefix) {
-                    Some(r) => {
-                        out.ranges.push(r);
-                        format!("the address `{}`", show(&v.node))
-                    }
+                    Some(r) => out.ranges.push(r),
                     None => {
                         ok = false;
                         continue;
@@ -277,14 +276,12 @@ impl Sema<'_> {
                         lo: l,
                         hi: h,
                     });
-                    format!("the address range `{}`", show(&v.node))
                 }
                 Value::Name(n) => match self.resolve(n, v.span, &[Class::Addr], user) {
                     Some((_, val)) => {
                         if let DefValue::Addrs(r) = &*val {
                             out.ranges.extend_from_slice(r);
                         }
-                        format!("`{n}`")
                     }
                     None => {
                         ok = false;
@@ -296,16 +293,17 @@ impl Sema<'_> {
                     ok = false;
                     continue;
                 }
-            };
-            let added = &out.ranges[before..];
-            out.elems.push(AddrElem {
-                span: v.span,
-                families: FamilySet {
-                    v4: added.iter().any(|r| r.family == Family::V4),
-                    v6: added.iter().any(|r| r.family == Family::V6),
-                },
-                what,
-            });
+            }
+            if track {
+                let added = &out.ranges[before..];
+                out.elems.push(AddrElem {
+                    index,
+                    families: FamilySet {
+                        v4: added.iter().any(|r| r.family == Family::V4),
+                        v6: added.iter().any(|r| r.family == Family::V6),
+                    },
+                });
+            }
         }
         ok.then_some(out)
     }

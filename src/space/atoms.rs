@@ -14,7 +14,7 @@
 
 use super::boxes::{ABox, Bx, CBox, D};
 use crate::ir::dim::{self, Dim};
-use crate::ir::{Family as Fam, Match, Policy};
+use crate::ir::{Family as Fam, Hook, Match, Policy};
 
 /// An interval whose end points are not cuts of the space: the space was
 /// built without the match or value it comes from.
@@ -78,7 +78,10 @@ impl SpaceBuilder {
         if hi < dim::max(d) {
             self.cuts[i].push(hi + 1);
         }
-        if written {
+        // Address and port 0 are where wide ranges start, not values an
+        // admin wants to read in a witness.
+        let zero_unreadable = matches!(d, Dim::Src | Dim::Dst | Dim::Sport | Dim::Dport);
+        if written && !(lo == 0 && zero_unreadable) {
             self.written[i].push(lo);
         }
     }
@@ -102,9 +105,27 @@ impl SpaceBuilder {
 
     /// Adds every rule match, assertion and egress entry of a policy.
     pub fn add_policy(&mut self, p: &Policy) {
-        for c in &p.chains {
-            for r in &c.rules {
-                self.add_match(&r.matches);
+        use rayon::prelude::*;
+        // Rules on all cores: per-thread builders, merged.
+        let parts = p
+            .chains
+            .par_iter()
+            .flat_map(|c| c.rules.par_iter())
+            .fold(
+                || SpaceBuilder {
+                    cuts: Default::default(),
+                    written: Default::default(),
+                },
+                |mut b, r| {
+                    b.add_match(&r.matches);
+                    b
+                },
+            )
+            .collect::<Vec<_>>();
+        for part in parts {
+            for d in 0..D {
+                self.cuts[d].extend_from_slice(&part.cuts[d]);
+                self.written[d].extend_from_slice(&part.written[d]);
             }
         }
         for a in &p.assertions {
@@ -122,13 +143,14 @@ impl SpaceBuilder {
 
     pub fn build(mut self) -> Space {
         let mut next_written: [Vec<u32>; D] = Default::default();
-        for d in 0..D {
+        for (d, nwd) in next_written.iter_mut().enumerate() {
+            use rayon::slice::ParallelSliceMut;
             let cuts = &mut self.cuts[d];
             cuts.push(0);
-            cuts.sort_unstable();
+            cuts.par_sort_unstable();
             cuts.dedup();
             let w = &mut self.written[d];
-            w.sort_unstable();
+            w.par_sort_unstable();
             w.dedup();
             // next_written[a] = the first atom >= a that starts at a written value.
             let n = cuts.len();
@@ -143,7 +165,7 @@ impl SpaceBuilder {
                     nw[a] = a as u32;
                 }
             }
-            next_written[d] = nw;
+            *nwd = nw;
         }
         Space {
             cuts: self.cuts,
@@ -226,6 +248,9 @@ impl Space {
 
     /// The atoms of the concrete interval `lo ..= hi`, if it is aligned.
     pub fn interval(&self, d: usize, lo: u128, hi: u128) -> Result<(u32, u32), Unaligned> {
+        if lo == 0 && hi == dim::max(dim::ALL[d]) {
+            return Ok((0, self.atoms(d) - 1));
+        }
         let a = self.atom_of(d, lo);
         let b = self.atom_of(d, hi);
         if self.atom_lo(d, a) != lo || self.atom_hi(d, b) != hi {
@@ -326,18 +351,45 @@ impl Space {
         }
     }
 
+    /// The atoms of `lo ..= hi` that hold values in `vlo ..= vhi`, or the
+    /// whole range when there are none.
+    fn prefer(&self, d: usize, lo: u32, hi: u32, vlo: u128, vhi: u128) -> (u32, u32) {
+        let a = lo.max(self.atom_of(d, vlo));
+        let b = hi.min(self.atom_of(d, vhi.min(dim::max(dim::ALL[d]))));
+        if a <= b {
+            (a, b)
+        } else {
+            (lo, hi)
+        }
+    }
+
     /// A readable concrete point inside an atom box: values the policy
     /// wrote where possible, IPv4 before IPv6, tcp before other protocols,
-    /// `eth0`, source port 40000, uid 1000 and "gid = uid" when free.
-    pub fn pick(&self, r: &ABox) -> [u128; D] {
+    /// `eth0`, source port 40000, uid 1000 and "gid = uid" when free. It is
+    /// a valid packet of `hook` whenever the box holds one of the shape it
+    /// tries (ports exactly for tcp/udp/sctp, ICMP fields exactly for
+    /// ICMP, interfaces and owners as the hook has them).
+    pub fn pick(&self, r: &ABox, hook: Option<Hook>) -> [u128; D] {
         use Dim::*;
         let mut v = [0u128; D];
         let i = |d: Dim| d as usize;
+        let rng = |d: Dim| (r.lo[d as usize], r.hi[d as usize]);
         let f = i(Family);
         v[f] = self.choose(f, r.lo[f], r.hi[f], false, &[0, 1]);
         let fam = if v[f] == 0 { Fam::V4 } else { Fam::V6 };
         for d in [Iif, Oif] {
-            v[i(d)] = self.choose_iface(i(d), r.lo[i(d)], r.hi[i(d)]);
+            let (lo, hi) = rng(d);
+            let empty = matches!(
+                (hook, d),
+                (Some(Hook::Output), Iif) | (Some(Hook::Input), Oif)
+            );
+            v[i(d)] = if empty {
+                let (a, _) = self.prefer(i(d), lo, hi, 0, 0);
+                self.atom_lo(i(d), a)
+            } else {
+                let (a, b) = self.prefer(i(d), lo, hi, 1, dim::max(d));
+                self.choose_iface(i(d), a, b)
+            };
         }
         let (src_def, dst_def): (u128, u128) = match fam {
             Fam::V4 => (0xC000_020A, 0xCB00_7107),
@@ -346,39 +398,64 @@ impl Space {
                 0x2001_0db8_0001_0000_0000_0000_0000_0007,
             ),
         };
-        v[i(Src)] = self.choose(i(Src), r.lo[i(Src)], r.hi[i(Src)], true, &[src_def]);
-        v[i(Dst)] = self.choose(i(Dst), r.lo[i(Dst)], r.hi[i(Dst)], true, &[dst_def]);
-        v[i(Proto)] = self.choose(
-            i(Proto),
-            r.lo[i(Proto)],
-            r.hi[i(Proto)],
-            false,
-            &PREF_PROTOS,
-        );
-        v[i(Sport)] = self.choose(i(Sport), r.lo[i(Sport)], r.hi[i(Sport)], true, &[40000]);
-        v[i(Dport)] = self.choose(i(Dport), r.lo[i(Dport)], r.hi[i(Dport)], true, &[]);
+        for (d, def) in [(Src, src_def), (Dst, dst_def)] {
+            let (lo, hi) = rng(d);
+            let (a, b) = self.prefer(i(d), lo, hi, 0, fam.max_addr());
+            v[i(d)] = self.choose(i(d), a, b, true, &[def]);
+        }
+        let (lo, hi) = rng(Proto);
+        v[i(Proto)] = self.choose(i(Proto), lo, hi, false, &PREF_PROTOS);
+        let proto = v[i(Proto)] as u8;
+        let ports = super::convert::has_ports(proto);
+        for (d, pref) in [(Sport, 40000u128), (Dport, 80)] {
+            let (lo, hi) = rng(d);
+            let (a, b) = if ports {
+                self.prefer(i(d), lo, hi, 0, dim::NONE_PORT - 1)
+            } else {
+                self.prefer(i(d), lo, hi, dim::NONE_PORT, dim::NONE_PORT)
+            };
+            v[i(d)] = self.choose(i(d), a, b, true, &[pref]);
+        }
+        let icmp = proto == super::convert::icmp_proto(fam);
         let echo = match fam {
             Fam::V4 => 8,
             Fam::V6 => 128,
         };
-        v[i(IcmpType)] = self.choose(
-            i(IcmpType),
-            r.lo[i(IcmpType)],
-            r.hi[i(IcmpType)],
-            true,
-            &[echo],
-        );
-        v[i(IcmpCode)] = self.choose(
-            i(IcmpCode),
-            r.lo[i(IcmpCode)],
-            r.hi[i(IcmpCode)],
-            false,
-            &[0],
-        );
-        v[i(State)] = self.choose(i(State), r.lo[i(State)], r.hi[i(State)], true, &[]);
-        v[i(Uid)] = self.choose(i(Uid), r.lo[i(Uid)], r.hi[i(Uid)], true, &[1000]);
-        let uid = v[i(Uid)];
-        v[i(Gid)] = self.choose(i(Gid), r.lo[i(Gid)], r.hi[i(Gid)], false, &[uid]);
+        for (d, pref, written) in [(IcmpType, echo, true), (IcmpCode, 0, false)] {
+            let (lo, hi) = rng(d);
+            let (a, b) = if icmp {
+                self.prefer(i(d), lo, hi, 0, dim::NONE_ICMP - 1)
+            } else {
+                self.prefer(i(d), lo, hi, dim::NONE_ICMP, dim::NONE_ICMP)
+            };
+            v[i(d)] = self.choose(i(d), a, b, written, &[pref]);
+        }
+        let (lo, hi) = rng(State);
+        v[i(State)] = self.choose(i(State), lo, hi, true, &[]);
+        let (ulo, uhi) = rng(Uid);
+        let (glo, ghi) = rng(Gid);
+        let user_max = dim::KERNEL_SOCKET - 1;
+        match hook {
+            Some(Hook::Input) | Some(Hook::Forward) => {
+                let (a, _) = self.prefer(i(Uid), ulo, uhi, dim::NO_SOCKET, dim::NO_SOCKET);
+                v[i(Uid)] = self.atom_lo(i(Uid), a);
+                let (a, _) = self.prefer(i(Gid), glo, ghi, dim::NO_SOCKET, dim::NO_SOCKET);
+                v[i(Gid)] = self.atom_lo(i(Gid), a);
+            }
+            _ => {
+                // A user socket when both ranges allow one, else whatever
+                // tied value both allow.
+                let (a, b) = self.prefer(i(Uid), ulo, uhi, 0, user_max);
+                let (c, e) = self.prefer(i(Gid), glo, ghi, 0, user_max);
+                let uid = self.choose(i(Uid), a, b, true, &[1000]);
+                v[i(Uid)] = uid;
+                v[i(Gid)] = if uid <= user_max {
+                    self.choose(i(Gid), c, e, false, &[uid])
+                } else {
+                    self.choose(i(Gid), glo, ghi, false, &[uid])
+                };
+            }
+        }
         v
     }
 }
@@ -449,7 +526,7 @@ mod tests {
             true,
         );
         let s = b.build();
-        let p = s.pick(&s.full());
+        let p = s.pick(&s.full(), None);
         assert_eq!(p[Dim::Dport as usize], 443);
         assert_eq!(p[Dim::Proto as usize], 6);
         assert_eq!(p[Dim::Family as usize], 0);
@@ -459,7 +536,7 @@ mod tests {
         let mut r = s.full();
         r.lo[d] = a;
         r.hi[d] = a;
-        let v = s.pick(&r)[d];
+        let v = s.pick(&r, None)[d];
         assert!(printable(v), "{:?}", dim::iface_name(v));
         assert_eq!(s.atom_of(d, v), a);
     }

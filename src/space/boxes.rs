@@ -77,8 +77,8 @@ impl<T: Coord> Bx<T> {
     #[inline]
     pub fn contains_point(&self, p: &[T; D]) -> bool {
         let mut ok = true;
-        for d in 0..D {
-            ok &= self.lo[d] <= p[d] && p[d] <= self.hi[d];
+        for ((lo, hi), v) in self.lo.iter().zip(&self.hi).zip(p) {
+            ok &= lo <= v && v <= hi;
         }
         ok
     }
@@ -138,12 +138,20 @@ impl<T: Coord> Bx<T> {
 impl CBox {
     /// Every packet coordinate (valid or not).
     pub fn full() -> CBox {
-        let mut hi = [0u128; D];
-        for d in dim::ALL {
-            hi[d as usize] = dim::max(d);
-        }
-        Bx { lo: [0; D], hi }
+        static FULL: std::sync::OnceLock<CBox> = std::sync::OnceLock::new();
+        *FULL.get_or_init(|| {
+            let mut hi = [0u128; D];
+            for d in dim::ALL {
+                hi[d as usize] = dim::max(d);
+            }
+            Bx { lo: [0; D], hi }
+        })
     }
+}
+
+/// The largest coordinate of every dimension (cached [`dim::max`]).
+pub fn dim_max(d: usize) -> u128 {
+    CBox::full().hi[d]
 }
 
 /// `a − ∪ bs` as disjoint boxes (exact; the number of pieces grows with

@@ -41,25 +41,84 @@ pub fn icmp_proto(f: Family) -> u8 {
 
 /// Calls `f(dim, lo, hi)` for every interval the test's boxes use (the
 /// end points of the complement are the same, so negation adds nothing).
+/// Mirrors [`test_boxes`] without building boxes.
 pub fn test_intervals(t: &Test, f: &mut impl FnMut(Dim, u128, u128)) {
-    if let Some(boxes) = test_boxes(t) {
-        for b in &boxes {
-            for d in dim::ALL {
-                let i = d as usize;
-                if b.lo[i] != 0 || b.hi[i] != dim::max(d) {
-                    f(d, b.lo[i], b.hi[i]);
+    let fam_iv = |f: &mut dyn FnMut(Dim, u128, u128), x: Family| f(Dim::Family, fam(x), fam(x));
+    match t {
+        Test::Family(x) => fam_iv(f, *x),
+        Test::Iif(list) | Test::Oif(list) => {
+            let d = if let Test::Iif(_) = t {
+                Dim::Iif
+            } else {
+                Dim::Oif
+            };
+            for i in list {
+                let r = i.range();
+                f(d, r.lo, r.hi);
+            }
+        }
+        Test::Src(set) | Test::Dst(set) => {
+            let d = if let Test::Src(_) = t {
+                Dim::Src
+            } else {
+                Dim::Dst
+            };
+            for r in &set.ranges {
+                fam_iv(f, r.family);
+                let hi = r.hi.min(r.family.max_addr());
+                if r.lo <= hi {
+                    f(d, r.lo, hi);
                 }
             }
         }
-    }
-    if let Test::Uid(_) | Test::Gid(_) = t {
-        // The nft negation stops at the last user id.
-        let d = if let Test::Uid(_) = t {
-            Dim::Uid
-        } else {
-            Dim::Gid
-        };
-        f(d, 0, USER_MAX);
+        Test::L4(alts) => {
+            for alt in alts {
+                f(Dim::Proto, alt.proto as u128, alt.proto as u128);
+                for (d, ps) in [(Dim::Sport, &alt.sport), (Dim::Dport, &alt.dport)] {
+                    if let Some(ps) = ps {
+                        for &(a, b) in &ps.ranges {
+                            f(d, a as u128, b as u128);
+                        }
+                    }
+                }
+                if let Some(specs) = &alt.icmp {
+                    match alt.proto {
+                        dim::PROTO_ICMP => fam_iv(f, Family::V4),
+                        dim::PROTO_ICMPV6 => fam_iv(f, Family::V6),
+                        _ => continue,
+                    }
+                    for s in specs {
+                        f(Dim::IcmpType, s.ty as u128, s.ty as u128);
+                        let (ca, cb) = s.code.map_or((0, 255), |(a, b)| (a as u128, b as u128));
+                        f(Dim::IcmpCode, ca, cb);
+                    }
+                }
+            }
+        }
+        Test::AnyPort(ps) => {
+            for &(a, b) in &ps.ranges {
+                f(Dim::Sport, a as u128, b as u128);
+                f(Dim::Dport, a as u128, b as u128);
+            }
+        }
+        Test::State(states) => {
+            for s in states {
+                f(Dim::State, *s as u128, *s as u128);
+            }
+        }
+        Test::Uid(rs) | Test::Gid(rs) => {
+            let d = if let Test::Uid(_) = t {
+                Dim::Uid
+            } else {
+                Dim::Gid
+            };
+            for r in rs {
+                f(d, r.lo as u128, r.hi as u128);
+            }
+            // The nft negation stops at the last user id.
+            f(d, 0, USER_MAX);
+        }
+        Test::Limit(_) | Test::Opaque(_) => {}
     }
 }
 
@@ -203,6 +262,14 @@ pub fn match_boxes(m: &Match, approx: Approx) -> Vec<CBox> {
     let mut acc = vec![full()];
     for c in &m.conds {
         let b = cond_boxes(c, approx);
+        if let ([a], [x]) = (acc.as_mut_slice(), b.as_slice()) {
+            // The common case: one box each, intersected in place.
+            match a.intersect(x) {
+                Some(y) => *a = y,
+                None => return Vec::new(),
+            }
+            continue;
+        }
         acc = intersect_all(&acc, &b);
         super::boxes::drop_contained(&mut acc);
         if acc.is_empty() {

@@ -48,6 +48,7 @@ use crate::ir::{Action, ChainId, Family, Hook, Match, Packet, Policy, Verdict};
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Why an analysis could not be built.
@@ -59,6 +60,8 @@ pub enum EvalError {
     TooDeep { chain: ChainId },
     /// A shared space lacks an interval of the policy.
     Unaligned(Unaligned),
+    /// Sets of two analyses that do not share a space were combined.
+    DifferentSpaces,
 }
 
 impl std::fmt::Display for EvalError {
@@ -69,6 +72,12 @@ impl std::fmt::Display for EvalError {
             }
             EvalError::TooDeep { chain } => write!(f, "chain {} is nested too deeply", chain.0),
             EvalError::Unaligned(u) => write!(f, "{u}"),
+            EvalError::DifferentSpaces => {
+                write!(
+                    f,
+                    "the two analyses do not share a space (build them with `Analysis::pair`)"
+                )
+            }
         }
     }
 }
@@ -81,6 +90,8 @@ const MAX_TERMS: usize = 4_000_000;
 /// Budget of the emptiness checks that prune flow terms while walking.
 const PRUNE_BUDGET: u64 = 50_000;
 const INVALID_TAG: u32 = u32::MAX;
+/// Default total work of one bulk question (a few seconds at most).
+pub const DEFAULT_BULK_BUDGET: u64 = 1_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Seg {
@@ -96,6 +107,8 @@ struct Term {
     hook: Hook,
     pos: ABox,
     negs: Vec<Seg>,
+    /// More boxes to subtract (from [`EvalSet::minus`]).
+    extra: Vec<ABox>,
 }
 
 #[derive(Clone, Debug)]
@@ -174,6 +187,22 @@ fn hi(h: Hook) -> usize {
 struct Scratch {
     cov: Coverer,
     stack: Vec<u32>,
+    tags: Vec<u32>,
+    negs: Vec<Seg>,
+    /// Work spent by the coverage checks run with this scratch.
+    spent: u64,
+    /// Upper bound on the budget of the next rule question (the rest of a
+    /// bulk question's total budget).
+    allowance: u64,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            allowance: u64::MAX,
+            ..Default::default()
+        }
+    }
 }
 
 /// The answer of an emptiness question about packets.
@@ -255,16 +284,56 @@ pub enum Comparison {
     Unknown,
 }
 
+/// Atoms of the universe's bounds, for [`Analysis::tighten`].
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    v4_last: [u32; 2],
+    none_port: [u32; 2],
+    none_icmp: [u32; 2],
+    port_protos: [u32; 3],
+    icmp_protos: [u32; 2],
+    user_last: [u32; 2],
+    kernel: [u32; 2],
+    nosock: [u32; 2],
+}
+
+impl Bounds {
+    fn new(s: &Space) -> Bounds {
+        use crate::ir::dim::{self, Dim};
+        let a = |d: Dim, v: u128| s.atom_of(d as usize, v);
+        let two = |d1: Dim, d2: Dim, v: u128| [a(d1, v), a(d2, v)];
+        Bounds {
+            v4_last: two(Dim::Src, Dim::Dst, u32::MAX as u128),
+            none_port: two(Dim::Sport, Dim::Dport, dim::NONE_PORT),
+            none_icmp: two(Dim::IcmpType, Dim::IcmpCode, dim::NONE_ICMP),
+            port_protos: [
+                a(Dim::Proto, dim::PROTO_TCP as u128),
+                a(Dim::Proto, dim::PROTO_UDP as u128),
+                a(Dim::Proto, dim::PROTO_SCTP as u128),
+            ],
+            icmp_protos: [
+                a(Dim::Proto, dim::PROTO_ICMP as u128),
+                a(Dim::Proto, dim::PROTO_ICMPV6 as u128),
+            ],
+            user_last: two(Dim::Uid, Dim::Gid, dim::KERNEL_SOCKET - 1),
+            kernel: two(Dim::Uid, Dim::Gid, dim::KERNEL_SOCKET),
+            nosock: two(Dim::Uid, Dim::Gid, dim::NO_SOCKET),
+        }
+    }
+}
+
 /// The analysis of one policy: flows per hook in both approximations.
 pub struct Analysis<'p> {
     policy: &'p Policy,
     space: Arc<Space>,
+    bounds: Bounds,
     off: Vec<u32>,
     structural: Vec<Vec<u32>>,
     invalid: [Vec<ABox>; 3],
     boxes: Vec<ModeBoxes>,
     flows: Vec<Flow>,
     budget: u64,
+    bulk_budget: u64,
 }
 
 impl std::fmt::Debug for Analysis<'_> {
@@ -373,6 +442,7 @@ impl<'p> Analysis<'p> {
         };
         let mut an = Analysis {
             policy,
+            bounds: Bounds::new(&space),
             space,
             off,
             structural,
@@ -380,6 +450,7 @@ impl<'p> Analysis<'p> {
             boxes: Vec::new(),
             flows: Vec::new(),
             budget: DEFAULT_BUDGET,
+            bulk_budget: DEFAULT_BULK_BUDGET,
         };
         for &m in modes {
             let b = an.build_boxes(m)?;
@@ -402,65 +473,80 @@ impl<'p> Analysis<'p> {
         };
         let shape = self.space.shape();
         for (ci, c) in self.policy.chains.iter().enumerate() {
+            // Conversion is independent per rule: on all cores.
+            let converted: Vec<(Vec<ABox>, Option<Vec<ABox>>)> = c
+                .rules
+                .par_iter()
+                .map(|r| self.rule_boxes(r, mode))
+                .collect::<Result<_, _>>()?;
             let mut leave_items = Vec::new();
             let mut enter_items = Vec::new();
-            for (i, r) in c.rules.iter().enumerate() {
+            for (i, (enter, leave)) in converted.into_iter().enumerate() {
                 let g = self.off[ci] + i as u32;
-                let unknown = has_unknown(&r.matches);
-                let conv = |a: Approx| -> Result<Vec<ABox>, EvalError> {
-                    convert::match_boxes(&r.matches, a)
-                        .iter()
-                        .map(|b| self.space.abox(b))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(EvalError::Unaligned)
-                };
-                let plus = conv(Approx::Over)?;
-                let minus = if unknown {
-                    conv(Approx::Under)?
-                } else {
-                    plus.clone()
-                };
-                let (may, must) = match mode {
-                    Approx::Over => (plus, minus),
-                    Approx::Under => (minus, plus),
-                };
-                let (enter, leave) = match r.action {
-                    Action::Log(_) | Action::Continue(_) => (may, Vec::new()),
-                    Action::Opaque(_) => match mode {
-                        Approx::Over => (may, Vec::new()),
-                        Approx::Under => (Vec::new(), must),
-                    },
-                    _ => (may, must),
-                };
                 let push = |mb: &mut ModeBoxes, v: &[ABox]| -> (u32, u32) {
                     let s = mb.arena.len() as u32;
                     mb.arena.extend_from_slice(v);
                     (s, mb.arena.len() as u32)
                 };
                 let er = push(&mut mb, &enter);
-                let lr = if enter == leave {
-                    er
-                } else {
-                    push(&mut mb, &leave)
+                let lr = match &leave {
+                    Some(l) if *l != enter => push(&mut mb, l),
+                    _ => er,
                 };
-                for b in &leave {
-                    leave_items.push((*b, g));
-                }
-                for b in &enter {
-                    enter_items.push((*b, g));
-                }
+                let leave = leave.as_ref().unwrap_or(&enter);
+                leave_items.extend(leave.iter().map(|b| (*b, g)));
+                enter_items.extend(enter.iter().map(|b| (*b, g)));
                 mb.enter.push(er);
                 mb.leave.push(lr);
             }
             let same = enter_items == leave_items;
-            mb.leave_index.push(BoxIndex::build(leave_items, &shape));
-            mb.enter_index.push(if same {
-                None
-            } else {
-                Some(BoxIndex::build(enter_items, &shape))
-            });
+            let (li, ei) = rayon::join(
+                || BoxIndex::build(leave_items, &shape),
+                || (!same).then(|| BoxIndex::build(enter_items, &shape)),
+            );
+            mb.leave_index.push(li);
+            mb.enter_index.push(ei);
         }
         Ok(mb)
+    }
+
+    /// The enter and leave boxes of a rule in one approximation (`None`
+    /// leave: the same as enter).
+    fn rule_boxes(
+        &self,
+        r: &crate::ir::Rule,
+        mode: Approx,
+    ) -> Result<(Vec<ABox>, Option<Vec<ABox>>), EvalError> {
+        let conv = |a: Approx| -> Result<Vec<ABox>, EvalError> {
+            convert::match_boxes(&r.matches, a)
+                .iter()
+                .map(|b| self.space.abox(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(EvalError::Unaligned)
+        };
+        let plus = conv(Approx::Over)?;
+        let minus = if has_unknown(&r.matches) {
+            Some(conv(Approx::Under)?)
+        } else {
+            None
+        };
+        Ok(match (&r.action, minus) {
+            (Action::Log(_) | Action::Continue(_), None) => (plus, Some(Vec::new())),
+            (Action::Log(_) | Action::Continue(_), Some(minus)) => match mode {
+                Approx::Over => (plus, Some(Vec::new())),
+                Approx::Under => (minus, Some(Vec::new())),
+            },
+            // An opaque target may end the chain with any verdict, or not.
+            (Action::Opaque(_), _) => match mode {
+                Approx::Over => (plus, Some(Vec::new())),
+                Approx::Under => (Vec::new(), Some(plus)),
+            },
+            (_, None) => (plus, None),
+            (_, Some(minus)) => match mode {
+                Approx::Over => (plus, Some(minus)),
+                Approx::Under => (minus, Some(plus)),
+            },
+        })
     }
 
     fn build_flow(&self, mi: usize) -> Result<Flow, EvalError> {
@@ -468,7 +554,7 @@ impl<'p> Analysis<'p> {
             chain_insts: vec![Vec::new(); self.policy.chains.len()],
             ..Default::default()
         };
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch::new();
         let full = self.space.full();
         for h in Hook::ALL {
             let fam_box = |f: Family| -> ABox {
@@ -488,6 +574,7 @@ impl<'p> Analysis<'p> {
                     hook: h,
                     pos: fam_box(f),
                     negs: vec![Seg::Invalid(h)],
+                    extra: Vec::new(),
                 };
                 if base.is_some() && self.policy.family.contains(f) {
                     init.push(Open {
@@ -618,6 +705,7 @@ impl<'p> Analysis<'p> {
                             hook,
                             pos,
                             negs: t.closed_skipping(chain, j, w.skip),
+                            extra: Vec::new(),
                         });
                     }
                 }
@@ -706,6 +794,7 @@ impl<'p> Analysis<'p> {
                 hook,
                 pos: t.pos,
                 negs: t.closed_skipping(chain, n, w.skip),
+                extra: Vec::new(),
             });
         }
         if let (Some(f), Some(id)) = (w.flow.as_deref_mut(), id) {
@@ -740,7 +829,21 @@ impl<'p> Analysis<'p> {
     fn prune(&self, mi: usize, terms: Vec<Term>, s: &mut Scratch) -> Vec<Term> {
         terms
             .into_iter()
-            .filter(|t| !matches!(self.check_term(mi, t, s, PRUNE_BUDGET), Cover::Covered))
+            .filter(|t| {
+                !matches!(
+                    self.check_core(
+                        mi,
+                        t.hook,
+                        &t.pos,
+                        &t.negs,
+                        &t.extra,
+                        s,
+                        PRUNE_BUDGET,
+                        false
+                    ),
+                    Cover::Covered
+                )
+            })
             .collect()
     }
 
@@ -772,14 +875,217 @@ impl<'p> Analysis<'p> {
     }
 
     fn check_term(&self, mi: usize, t: &Term, s: &mut Scratch, budget: u64) -> Cover {
+        self.check_core(mi, t.hook, &t.pos, &t.negs, &t.extra, s, budget, true)
+    }
+
+    /// Is `pos` minus the segments' boxes empty? `readable` chooses the
+    /// first probe point: a readable one (slower to build) or any point.
+    #[allow(clippy::too_many_arguments)]
+    fn check_core(
+        &self,
+        mi: usize,
+        hook: Hook,
+        pos: &ABox,
+        negs: &[Seg],
+        more: &[ABox],
+        s: &mut Scratch,
+        budget: u64,
+        readable: bool,
+    ) -> Cover {
         s.cov.clear();
-        self.gather(mi, &t.negs, &t.pos, s);
-        let probe = self.space.point(&self.space.pick(&t.pos));
-        s.cov.run(&t.pos, Some(&probe), budget)
+        let Some(q) = self.tighten(pos, hook) else {
+            return Cover::Covered;
+        };
+        self.gather(mi, negs, &q, s);
+        for b in more.iter().filter(|b| b.intersects(&q)) {
+            s.cov.push(*b, INVALID_TAG);
+        }
+        let probe = if readable {
+            self.space.point(&self.space.pick(&q, Some(hook)))
+        } else {
+            self.quick_probe(&q)
+        };
+        let r = s.cov.run(&q, Some(&probe), budget);
+        s.spent += s.cov.work();
+        r
+    }
+
+    /// A point of a tightened box that is likely valid (cheap: no search).
+    fn quick_probe(&self, q: &ABox) -> [u32; D] {
+        use crate::ir::dim::Dim::*;
+        let k = &self.bounds;
+        let mut p = q.lo;
+        let inr = |d: crate::ir::dim::Dim, a: u32| q.lo[d as usize] <= a && a <= q.hi[d as usize];
+        if inr(Proto, k.port_protos[0]) {
+            p[Proto as usize] = k.port_protos[0];
+        }
+        let proto = p[Proto as usize];
+        let fam = p[Family as usize].min(1) as usize;
+        let ports = k.port_protos.contains(&proto);
+        for (j, d) in [Sport, Dport].into_iter().enumerate() {
+            if !ports && inr(d, k.none_port[j]) {
+                p[d as usize] = k.none_port[j];
+            }
+        }
+        let icmp = k.icmp_protos[fam] == proto;
+        for (j, d) in [IcmpType, IcmpCode].into_iter().enumerate() {
+            if !icmp && inr(d, k.none_icmp[j]) {
+                p[d as usize] = k.none_icmp[j];
+            }
+        }
+        // Owners: tie the gid to the uid's kind.
+        let uid = p[Uid as usize];
+        if uid > k.user_last[0] {
+            let tied = if uid == k.kernel[0] {
+                k.kernel[1]
+            } else {
+                k.nosock[1]
+            };
+            if inr(Gid, tied) {
+                p[Gid as usize] = tied;
+            }
+        }
+        p
+    }
+
+    /// Is the rule's matched set empty? Visits its terms without building
+    /// them. On `Covered`, the covering tags are in `s.tags`.
+    fn rule_cover(&self, mi: usize, r: RuleRef, s: &mut Scratch, readable: bool) -> (Cover, Hook) {
+        let f = &self.flows[mi];
+        let mb = &self.boxes[mi];
+        let (ea, eb) = mb.enter[self.global(r) as usize];
+        let enter = &mb.arena[ea as usize..eb as usize];
+        s.tags.clear();
+        let mut unknown = None;
+        for &id in &f.chain_insts[r.chain.0 as usize] {
+            let inst = &f.insts[id as usize];
+            for t in inst.open.iter().filter(|t| t.join <= r.index) {
+                // The term's segments plus this chain's rules before r.
+                let mut negs = std::mem::take(&mut s.negs);
+                negs.clear();
+                negs.extend_from_slice(&t.negs);
+                if t.join < r.index {
+                    negs.push(Seg::Rules {
+                        chain: inst.chain,
+                        lo: t.join,
+                        hi: r.index,
+                    });
+                }
+                for e in enter {
+                    let Some(pos) = t.pos.intersect(e) else {
+                        continue;
+                    };
+                    let budget = self.budget.min(s.allowance);
+                    let res = self.check_core(mi, inst.hook, &pos, &negs, &[], s, budget, readable);
+                    match res {
+                        Cover::Covered => {
+                            let tags = s.cov.covering_tags();
+                            s.tags.extend(tags);
+                        }
+                        Cover::Unknown => unknown = Some(inst.hook),
+                        Cover::Uncovered(w) => {
+                            s.negs = negs;
+                            return (Cover::Uncovered(w), inst.hook);
+                        }
+                    }
+                }
+                s.negs = negs;
+            }
+        }
+        match unknown {
+            Some(h) => (Cover::Unknown, h),
+            None => (Cover::Covered, Hook::Input),
+        }
+    }
+
+    fn covering_rules(&self, tags: &mut Vec<u32>) -> Vec<RuleRef> {
+        tags.sort_unstable();
+        tags.dedup();
+        tags.iter()
+            .filter(|&&g| g != INVALID_TAG)
+            .map(|&g| self.rule_of(g))
+            .collect()
+    }
+
+    /// The smallest box holding the valid packets of `b` at `hook` that
+    /// these simple rules find (`None`: no valid packet): IPv4 addresses,
+    /// ports and ICMP fields by protocol, interfaces and owners by hook.
+    /// Questions run on the tightened box, so most invalid boxes no longer
+    /// touch it; they stay candidates, so the answer is the same.
+    fn tighten(&self, b: &ABox, hook: Hook) -> Option<ABox> {
+        use crate::ir::dim::Dim::*;
+        let k = &self.bounds;
+        let mut q = *b;
+        let clip_hi = |q: &mut ABox, d: crate::ir::dim::Dim, hi: u32| {
+            q.hi[d as usize] = q.hi[d as usize].min(hi)
+        };
+        let clip_lo = |q: &mut ABox, d: crate::ir::dim::Dim, lo: u32| {
+            q.lo[d as usize] = q.lo[d as usize].max(lo)
+        };
+        let single_family =
+            (q.lo[Family as usize] == q.hi[Family as usize]).then_some(q.lo[Family as usize]);
+        if single_family == Some(0) {
+            clip_hi(&mut q, Src, k.v4_last[0]);
+            clip_hi(&mut q, Dst, k.v4_last[1]);
+        }
+        let (plo, phi) = (q.lo[Proto as usize], q.hi[Proto as usize]);
+        let inr = |a: u32| plo <= a && a <= phi;
+        let has_port_proto = k.port_protos.iter().any(|&a| inr(a));
+        let only_port_protos = plo == phi && has_port_proto;
+        let icmp_atom = single_family.map(|f| k.icmp_protos[f as usize]);
+        let has_icmp = match icmp_atom {
+            Some(a) => inr(a),
+            None => k.icmp_protos.iter().any(|&a| inr(a)),
+        };
+        let only_icmp = plo == phi && icmp_atom == Some(plo);
+        for (j, d) in [Sport, Dport].into_iter().enumerate() {
+            if !has_port_proto {
+                clip_lo(&mut q, d, k.none_port[j]);
+            } else if only_port_protos {
+                clip_hi(&mut q, d, k.none_port[j] - 1);
+            }
+        }
+        for (j, d) in [IcmpType, IcmpCode].into_iter().enumerate() {
+            if !has_icmp {
+                clip_lo(&mut q, d, k.none_icmp[j]);
+            } else if only_icmp {
+                clip_hi(&mut q, d, k.none_icmp[j] - 1);
+            }
+        }
+        match hook {
+            Hook::Input | Hook::Forward => {
+                if hook == Hook::Input {
+                    clip_hi(&mut q, Oif, 0);
+                }
+                for (j, d) in [Uid, Gid].into_iter().enumerate() {
+                    clip_lo(&mut q, d, k.nosock[j]);
+                    clip_hi(&mut q, d, k.nosock[j]);
+                }
+            }
+            Hook::Output => {
+                clip_hi(&mut q, Iif, 0);
+                // uid and gid are tied.
+                for (j, d, o) in [(0usize, Uid, Gid), (1, Gid, Uid)] {
+                    let (lo, hi) = (q.lo[d as usize], q.hi[d as usize]);
+                    let jo = 1 - j;
+                    if hi <= k.user_last[j] {
+                        clip_hi(&mut q, o, k.user_last[jo]);
+                    } else if lo == k.kernel[j] && hi == k.kernel[j] {
+                        clip_lo(&mut q, o, k.kernel[jo]);
+                        clip_hi(&mut q, o, k.kernel[jo]);
+                    } else if lo == k.nosock[j] {
+                        clip_lo(&mut q, o, k.nosock[jo]);
+                    } else if lo > k.user_last[j] {
+                        clip_lo(&mut q, o, k.kernel[jo]);
+                    }
+                }
+            }
+        }
+        (0..D).all(|d| q.lo[d] <= q.hi[d]).then_some(q)
     }
 
     fn packet(&self, region: &ABox, hook: Hook) -> Packet {
-        from_coords(&self.space.pick(region), hook)
+        from_coords(&self.space.pick(region, Some(hook)), hook)
     }
 
     fn mode(&self, a: Approx) -> usize {
@@ -827,6 +1133,14 @@ impl<'p> Analysis<'p> {
         self.budget = work;
     }
 
+    /// Sets the total work budget of one bulk question
+    /// ([`Analysis::coverage_all`], [`Analysis::covered_rules`]); once it is
+    /// spent, the remaining rules are answered `Unknown` (default
+    /// [`DEFAULT_BULK_BUDGET`]).
+    pub fn set_bulk_budget(&mut self, work: u64) {
+        self.bulk_budget = work;
+    }
+
     /// Number of call contexts in which the chain is evaluated (0: no base
     /// chain reaches it).
     pub fn contexts(&self, chain: ChainId) -> usize {
@@ -855,6 +1169,7 @@ impl<'p> Analysis<'p> {
                     hook: inst.hook,
                     pos: t.pos,
                     negs: t.closed(inst.chain, r.index),
+                    extra: Vec::new(),
                 });
             }
         }
@@ -909,6 +1224,7 @@ impl<'p> Analysis<'p> {
                                 hook,
                                 pos,
                                 negs: t.closed(inst.chain, j as u32),
+                                extra: Vec::new(),
                             });
                         }
                     }
@@ -974,74 +1290,102 @@ impl<'p> Analysis<'p> {
     /// `Covered` is a sound "never matches"; under `Under`, `Reached` is a
     /// definite witness.
     pub fn coverage(&self, r: RuleRef, a: Approx) -> Coverage {
-        self.coverage_with(r, a, &mut Scratch::default())
+        self.coverage_with(r, a, &mut Scratch::new())
     }
 
     fn coverage_with(&self, r: RuleRef, a: Approx, s: &mut Scratch) -> Coverage {
-        let m = self.matched(r, a);
-        let mut by = Vec::new();
-        let mut unknown = false;
-        for t in &m.terms {
-            match self.check_term(m.mi, t, s, self.budget) {
-                Cover::Covered => by.extend(s.cov.covering_tags()),
-                Cover::Uncovered(w) => return Coverage::Reached(self.packet(&w, t.hook)),
-                Cover::Unknown => unknown = true,
+        match self.rule_cover(self.mode(a), r, s, true) {
+            (Cover::Covered, _) => {
+                let mut tags = std::mem::take(&mut s.tags);
+                let by = self.covering_rules(&mut tags);
+                s.tags = tags;
+                Coverage::Covered { by }
             }
-        }
-        if unknown {
-            return Coverage::Unknown;
-        }
-        by.sort_unstable();
-        by.dedup();
-        Coverage::Covered {
-            by: by
-                .into_iter()
-                .filter(|&g| g != INVALID_TAG)
-                .map(|g| self.rule_of(g))
-                .collect(),
+            (Cover::Uncovered(w), h) => Coverage::Reached(self.packet(&w, h)),
+            (Cover::Unknown, _) => Coverage::Unknown,
         }
     }
 
     /// [`Analysis::coverage`] of every rule, on all cores.
     pub fn coverage_all(&self, a: Approx) -> Vec<(RuleRef, Coverage)> {
         let total = *self.off.last().unwrap_or(&0);
+        let spent = AtomicU64::new(0);
         (0..total)
             .into_par_iter()
-            .map_init(Scratch::default, |s, g| {
+            .map_init(Scratch::new, |s, g| {
                 let r = self.rule_of(g);
-                (r, self.coverage_with(r, a, s))
+                let res = self.bulk_step(&spent, s, |s| self.coverage_with(r, a, s));
+                (r, res)
             })
             .collect()
     }
 
+    /// Runs one question of a bulk question within what is left of its
+    /// total budget.
+    fn bulk_step<T>(
+        &self,
+        spent: &AtomicU64,
+        s: &mut Scratch,
+        f: impl FnOnce(&mut Scratch) -> T,
+    ) -> T {
+        s.allowance = self
+            .bulk_budget
+            .saturating_sub(spent.load(Ordering::Relaxed));
+        s.spent = 0;
+        let res = f(s);
+        spent.fetch_add(s.spent, Ordering::Relaxed);
+        s.allowance = u64::MAX;
+        res
+    }
+
     /// The rules that are never applied to any packet (sound under
     /// `Over`), with the rules that divert their packets; on all cores.
-    /// Cheaper than [`Analysis::coverage_all`]: no witness packets.
+    /// Cheaper than [`Analysis::coverage_all`]: no witness packets. Rules
+    /// whose check ran out of budget are left out.
     pub fn covered_rules(&self, a: Approx) -> Vec<(RuleRef, Vec<RuleRef>)> {
         let total = *self.off.last().unwrap_or(&0);
         let mi = self.mode(a);
+        let spent = AtomicU64::new(0);
         (0..total)
             .into_par_iter()
-            .map_init(Scratch::default, |s, g| {
+            .map_init(Scratch::new, |s, g| {
                 let r = self.rule_of(g);
-                let m = self.matched(r, a);
-                let mut by = Vec::new();
-                for t in &m.terms {
-                    match self.check_term(mi, t, s, self.budget) {
-                        Cover::Covered => by.extend(s.cov.covering_tags()),
-                        _ => return None,
+                match self.bulk_step(&spent, s, |s| self.rule_cover(mi, r, s, false)) {
+                    (Cover::Covered, _) => {
+                        let mut tags = std::mem::take(&mut s.tags);
+                        let by = self.covering_rules(&mut tags);
+                        s.tags = tags;
+                        Some((r, by))
                     }
+                    _ => None,
                 }
-                by.sort_unstable();
-                by.dedup();
-                let by = by
-                    .into_iter()
-                    .filter(|&x| x != INVALID_TAG)
-                    .map(|x| self.rule_of(x))
-                    .collect();
-                Some((r, by))
             })
             .flatten()
+            .collect()
+    }
+
+    /// The earlier rules of the same chain whose leave sets meet this
+    /// rule's match (a cheap index query: no emptiness check, so a listed
+    /// rule may share only packets that never get this far).
+    pub fn earlier_overlapping(&self, r: RuleRef, a: Approx) -> Vec<RuleRef> {
+        let mi = self.mode(a);
+        let mb = &self.boxes[mi];
+        let chain = r.chain.0 as usize;
+        let off = self.off[chain];
+        let (ea, eb) = mb.enter[self.global(r) as usize];
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        for e in &mb.arena[ea as usize..eb as usize] {
+            mb.leave_index[chain]
+                .query(e, off, off + r.index, &mut stack, |_, g| out.push(g - off));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.into_iter()
+            .map(|index| RuleRef {
+                chain: r.chain,
+                index,
+            })
             .collect()
     }
 
@@ -1065,7 +1409,7 @@ impl<'p> Analysis<'p> {
         let idx = mb.enter_index[chain as usize]
             .as_ref()
             .unwrap_or(&mb.leave_index[chain as usize]);
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut found: Vec<Overlap> = Vec::new();
         for &id in &f.chain_insts[chain as usize] {
             let inst = &f.insts[id as usize];
@@ -1091,6 +1435,7 @@ impl<'p> Analysis<'p> {
                             hook: inst.hook,
                             pos,
                             negs: t.closed(chain, j),
+                            extra: Vec::new(),
                         };
                         if let Cover::Uncovered(w) = self.check_term(mi, &term, &mut s, self.budget)
                         {
@@ -1127,8 +1472,8 @@ impl<'p> Analysis<'p> {
         let mut by: Vec<Decider> = Vec::new();
         let mut unknown = false;
         let mut needed: Option<Packet> = None;
-        let mut s = Scratch::default();
-        let mut s2 = Scratch::default();
+        let mut s = Scratch::new();
+        let mut s2 = Scratch::new();
         for &id in &f.chain_insts[chain as usize] {
             let inst = &f.insts[id as usize];
             let mut init = Vec::new();
@@ -1200,6 +1545,7 @@ impl<'p> Analysis<'p> {
 
     /// Follows `init` from rule `start` of instance `id` to the end of the
     /// hook, reporting every decision (and the policy at the end).
+    #[allow(clippy::too_many_arguments)]
     fn continue_from(
         &self,
         mi: usize,
@@ -1286,7 +1632,7 @@ impl std::fmt::Debug for EvalSet<'_> {
 impl<'a> EvalSet<'a> {
     /// Is the set empty? A witness is a readable packet.
     pub fn check(&self) -> Answer {
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut unknown = false;
         for t in &self.terms {
             match self.an.check_term(self.mi, t, &mut s, self.an.budget) {
@@ -1320,6 +1666,12 @@ impl<'a> EvalSet<'a> {
                         hook: t.hook,
                         pos,
                         negs: t.negs.clone(),
+                        extra: t
+                            .extra
+                            .iter()
+                            .filter(|x| x.intersects(&pos))
+                            .copied()
+                            .collect(),
                     });
                 }
             }
@@ -1346,6 +1698,26 @@ impl<'a> EvalSet<'a> {
         }
     }
 
+    /// The set without the packets of a union of boxes (e.g. the entries
+    /// of an `egress` block).
+    pub fn minus(&self, bs: &BoxSet) -> EvalSet<'a> {
+        let terms = self
+            .terms
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.extra
+                    .extend(bs.boxes.iter().filter(|b| b.intersects(&t.pos)));
+                t
+            })
+            .collect();
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms,
+        }
+    }
+
     /// The union of two sets of the same analysis and approximation.
     pub fn union(&self, o: &EvalSet<'a>) -> EvalSet<'a> {
         debug_assert!(std::ptr::eq(self.an, o.an) && self.mi == o.mi);
@@ -1365,6 +1737,7 @@ impl<'a> EvalSet<'a> {
         self.terms.iter().any(|t| {
             t.hook == p.hook
                 && t.pos.contains_point(&pt)
+                && !t.extra.iter().any(|b| b.contains_point(&pt))
                 && !self.an.neg_holds(self.mi, &t.negs, &pt, &mut stack)
         })
     }
@@ -1372,12 +1745,13 @@ impl<'a> EvalSet<'a> {
     /// The set as an owned [`PacketSet`], restricted to one hook (each
     /// term's negative boxes are copied: fine for hwc-sized policies).
     pub fn materialize(&self, hook: Hook) -> PacketSet {
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut out = PacketSet::empty();
         for t in self.terms.iter().filter(|t| t.hook == hook) {
             s.cov.clear();
             self.an.gather(self.mi, &t.negs, &t.pos, &mut s);
-            let negs: Vec<ABox> = (0..s.cov.len()).map(|i| s.cov.candidate(i)).collect();
+            let mut negs: Vec<ABox> = (0..s.cov.len()).map(|i| s.cov.candidate(i)).collect();
+            negs.extend_from_slice(&t.extra);
             out = out.union(&PacketSet::with_holes(t.pos, negs));
         }
         out
@@ -1405,14 +1779,13 @@ impl Analysis<'_> {
     }
 }
 
-/// A packet in both sets, if any (the sets may come from two analyses
-/// that share a space).
-pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
-    assert!(
-        Arc::ptr_eq(&x.an.space, &y.an.space),
-        "sets of different spaces"
-    );
-    let mut s = Scratch::default();
+/// A packet in both sets, if any. The sets may come from two analyses,
+/// which must share a space (see [`Analysis::pair`]).
+pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
+    if !Arc::ptr_eq(&x.an.space, &y.an.space) {
+        return Err(EvalError::DifferentSpaces);
+    }
+    let mut s = Scratch::new();
     let mut unknown = false;
     let shape = x.an.space.shape();
     let idx = BoxIndex::build(
@@ -1424,11 +1797,12 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
         &shape,
     );
     let mut stack = Vec::new();
+    let mut hits = Vec::new();
     for a in &x.terms {
-        let mut hits = Vec::new();
+        hits.clear();
         idx.query(&a.pos, 0, u32::MAX, &mut stack, |_, i| hits.push(i));
         hits.sort_unstable();
-        for i in hits {
+        for &i in &hits {
             let b = &y.terms[i as usize];
             if a.hook != b.hook {
                 continue;
@@ -1436,33 +1810,34 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
             let Some(pos) = a.pos.intersect(&b.pos) else {
                 continue;
             };
-            let t = Term {
-                hook: a.hook,
-                pos,
-                negs: a.negs.clone(),
+            let Some(q) = x.an.tighten(&pos, a.hook) else {
+                continue;
             };
             s.cov.clear();
-            x.an.gather(x.mi, &t.negs, &t.pos, &mut s);
-            y.an.gather(y.mi, &b.negs, &t.pos, &mut s);
-            let probe = x.an.space.point(&x.an.space.pick(&pos));
-            match s.cov.run(&pos, Some(&probe), x.an.budget) {
+            x.an.gather(x.mi, &a.negs, &q, &mut s);
+            y.an.gather(y.mi, &b.negs, &q, &mut s);
+            for e in a.extra.iter().chain(&b.extra).filter(|e| e.intersects(&q)) {
+                s.cov.push(*e, INVALID_TAG);
+            }
+            let probe = x.an.space.point(&x.an.space.pick(&q, Some(a.hook)));
+            match s.cov.run(&q, Some(&probe), x.an.budget) {
                 Cover::Covered => {}
-                Cover::Uncovered(w) => return Answer::Witness(x.an.packet(&w, a.hook)),
+                Cover::Uncovered(w) => return Ok(Answer::Witness(x.an.packet(&w, a.hook))),
                 Cover::Unknown => unknown = true,
             }
         }
     }
-    if unknown {
+    Ok(if unknown {
         Answer::Unknown
     } else {
         Answer::Empty
-    }
+    })
 }
 
 /// Do two analyses (built with [`Analysis::pair`]) accept the same packets
 /// at `hook`? A definite difference is looked for in `Accept⁻`/`Drop⁻`
 /// first; a possible one in `Accept⁺`/`Drop⁺`.
-pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
+pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Result<Comparison, EvalError> {
     let mut unknown = false;
     for (approx, definite) in [(Approx::Under, true), (Approx::Over, false)] {
         let pairs = [
@@ -1480,15 +1855,15 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
             ),
         ];
         for (x, y, left, right) in &pairs {
-            match intersection(x, y) {
+            match intersection(x, y)? {
                 Answer::Empty => {}
                 Answer::Witness(packet) => {
-                    return Comparison::Differ {
+                    return Ok(Comparison::Differ {
                         packet,
                         left: *left,
                         right: *right,
                         definite,
-                    }
+                    });
                 }
                 Answer::Unknown => unknown = true,
             }
@@ -1497,11 +1872,11 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
             break;
         }
     }
-    if unknown {
+    Ok(if unknown {
         Comparison::Unknown
     } else {
         Comparison::Same
-    }
+    })
 }
 
 #[cfg(test)]
@@ -1658,6 +2033,11 @@ mod tests {
                 by: vec![r(0, 0), r(0, 1)]
             }
         );
+        assert_eq!(
+            an.earlier_overlapping(r(0, 2), Approx::Over),
+            vec![r(0, 0), r(0, 1)]
+        );
+        assert_eq!(an.overlaps(r(0, 2), Approx::Over).len(), 1);
         assert_eq!(an.redundancy(r(0, 2)), Redundancy::Redundant { by: vec![] });
         match an.redundancy(r(0, 1)) {
             Redundancy::Needed(p) => assert_eq!(p.proto, 6),
@@ -1694,13 +2074,81 @@ mod tests {
         assert!(acc.contains(&pk("input tcp from 0.0.0.7 port 80")));
         assert!(!acc.contains(&pk("input tcp from 0.0.0.10 port 80")));
         assert!(!acc.contains(&pk("input udp from 0.0.0.7 port 80")));
-        assert!(acc.contains(&pk("input ip6 proto gre")) == false);
+        assert!(!acc.contains(&pk("input ip6 proto gre")));
         // The accept rule is reached only by returned packets.
         match an.coverage(r(0, 1), Approx::Over) {
-            Coverage::Reached(w) => assert_eq!(w.src.to_string(), "0.0.0.5"),
+            Coverage::Reached(w) => {
+                assert_eq!(
+                    w.to_string(),
+                    "input tcp 0.0.0.5:40000 → 203.0.113.7:80 iif eth0 (new)"
+                )
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(an.contexts(ChainId(1)), 1);
+    }
+
+    #[test]
+    fn egress_style_question_with_minus() {
+        // output: accept uid 0; accept udp 53 to 192.0.2.53; accept tcp; policy drop
+        let resolver = Test::Dst(AddrSet {
+            name: None,
+            ranges: vec![AddrRange {
+                family: Family::V4,
+                lo: 0xC000_0235,
+                hi: 0xC000_0235,
+            }],
+        });
+        let udp53 = Test::L4(vec![L4 {
+            proto: 17,
+            sport: None,
+            dport: Some(PortSet {
+                name: None,
+                ranges: vec![(53, 53)],
+            }),
+            icmp: None,
+            service: None,
+        }]);
+        let root = Test::Uid(vec![OwnerRange {
+            lo: 0,
+            hi: 0,
+            host_name: None,
+        }]);
+        let p = policy(vec![chain(
+            "output",
+            ChainKind::Base(Hook::Output),
+            Some(Verdict::Drop),
+            vec![
+                rule(vec![cond(root.clone())], Action::Accept),
+                rule(
+                    vec![cond(udp53.clone()), cond(resolver.clone())],
+                    Action::Accept,
+                ),
+                rule(vec![cond(tcp(0, 65535))], Action::Accept),
+            ],
+        )]);
+        let an = Analysis::new(&p).unwrap();
+        // Q: new flows from user sockets that are not root.
+        let mut not_root = cond(root);
+        not_root.negated = true;
+        let q = Match {
+            conds: vec![cond(Test::State(vec![CtState::New])), not_root],
+        };
+        let allowed = Match {
+            conds: vec![cond(udp53), cond(resolver)],
+        };
+        let q = an.match_set(&q, Approx::Over).unwrap();
+        let allowed = an.match_set(&allowed, Approx::Under).unwrap();
+        let extra = an
+            .accepted(Hook::Output, Approx::Over)
+            .intersect(&q)
+            .minus(&allowed);
+        let w = extra.witness().expect("tcp is undeclared egress");
+        assert_eq!(w.proto, 6);
+        assert!(matches!(w.owner, Owner::Socket { uid, .. } if uid != 0));
+        assert_eq!(w.state, CtState::New);
+        assert!(!extra.contains(&"output udp uid 5 to 192.0.2.53 port 53".parse().unwrap()));
+        assert!(extra.contains(&"output tcp uid 5 to 192.0.2.53 port 53".parse().unwrap()));
     }
 
     #[test]

@@ -28,8 +28,10 @@ pub struct PacketSet {
     negs: Vec<ABox>,
 }
 
-/// The answer of an emptiness question.
+/// The answer of an emptiness question. (One is returned per question,
+/// never stored in bulk: the inline witness is fine.)
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SetAnswer {
     Empty,
     /// A concrete point of the set (see [`super::packet::from_coords`]).
@@ -170,10 +172,10 @@ impl PacketSet {
             for n in self.term_negs(t) {
                 cov.push(*n, 0);
             }
-            let probe = space.point(&space.pick(&t.pos));
+            let probe = space.point(&space.pick(&t.pos, None));
             match cov.run(&t.pos, Some(&probe), budget) {
                 Cover::Covered => {}
-                Cover::Uncovered(r) => return SetAnswer::Witness(space.pick(&r)),
+                Cover::Uncovered(r) => return SetAnswer::Witness(space.pick(&r, None)),
                 Cover::Unknown => unknown = true,
             }
         }

@@ -135,6 +135,7 @@ const EXPECTED: &[(Rule, &str, &str)] = &[
         "a level",
     ),
     (Rule::number, "a number", "a number"),
+    (Rule::digits, "a number", "a number"),
     (Rule::slash, "`/`", "`/`"),
     (
         Rule::rate_unit,
@@ -184,6 +185,7 @@ pub(super) struct Token<'t> {
     pub(super) kind: TokKind<'t>,
 }
 
+#[derive(Clone, Copy)]
 pub(super) enum TokKind<'t> {
     Eof,
     Eol,
@@ -376,24 +378,22 @@ pub(super) fn syntax_error(
 
     // A reserved word where a name belongs.
     if let Some(w) = word.filter(|w| is_keyword(w)) {
-        if has(Rule::name) || has(Rule::chain_ref) || has(Rule::svc_ref) {
-            let what = if ctx == Ctx::Top && word_at_start(text, stmt_start) == Some("chain")
-                || has(Rule::chain_ref)
-            {
-                "chain"
+        if has(Rule::name) || has(Rule::chain_ref) {
+            let chain = has(Rule::chain_ref)
+                || ctx == Ctx::Top && word_at_start(text, stmt_start) == Some("chain");
+            let (what, example) = if chain {
+                ("a chain name", format!("{w}-chain"))
             } else {
-                "name"
+                ("a name", format!("{w}-1"))
             };
             return Diagnostic::error(
                 "syntax",
-                format!("`{w}` is a reserved keyword and cannot be used as a {what} name")
-                    .replace("a name name", "a name"),
+                format!("`{w}` is a reserved keyword and cannot be used as {what}"),
                 span,
             )
             .primary_label("reserved keyword")
             .help(format!(
-                "keywords are reserved; choose another name, such as `{w}-{}`",
-                if what == "chain" { "chain" } else { "1" }
+                "keywords are reserved; choose another name, such as `{example}`"
             ));
         }
     }
@@ -420,7 +420,11 @@ pub(super) fn syntax_error(
         "or",
     );
     let message = if expected_text.is_empty() {
-        format!("unexpected {found}")
+        match tok.kind {
+            TokKind::Eof => "unexpected end of the file".to_string(),
+            TokKind::Eol => "unexpected end of the line".to_string(),
+            _ => format!("unexpected {found}"),
+        }
     } else {
         format!("expected {expected_text}, found {found}")
     };
@@ -619,7 +623,18 @@ fn help_for(
         return Some("write an interface name (`eth0`), a wildcard (`eth+`), a quoted name (`\"wg0\"`) or the name of an `iface` definition".into());
     }
     if has(Rule::string) {
-        return Some("put the text in double quotes, e.g. `\"INPUT \"`".into());
+        return Some(match (first, tok.kind) {
+            ("include", TokKind::Word(w)) => {
+                format!("put the path in double quotes: `include \"{w}\"`")
+            }
+            _ => "put the text in double quotes, e.g. `\"INPUT \"`".into(),
+        });
+    }
+    if has(Rule::level_word) {
+        return Some("the levels are `emerg`, `alert`, `crit`, `err`, `warn`, `notice`, `info` and `debug`, or a number from 0 to 7".into());
+    }
+    if has(Rule::digits) || has(Rule::number) {
+        return Some("write a number here, such as `0` or `1000-1999`".into());
     }
     if has(Rule::name) || has(Rule::chain_ref) {
         return Some(

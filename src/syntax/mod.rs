@@ -5,7 +5,9 @@
 //!   annotations and recovery after an error;
 //! - `build`: pest pairs of one statement → AST, checking literals
 //!   (addresses, numbers, strings, protocol names) on the way;
-//! - `expected`: turns a pest failure into a diagnostic an admin can read.
+//! - `expected`: turns a pest failure into a diagnostic an admin can read;
+//! - `fast`: a hand-written reader for well-formed rules, the statement a
+//!   large policy is made of; it declines anything else, and pest reads it.
 //!
 //! INVARIANT: parsing never panics, whatever the input, and every span it
 //! returns lies inside the text on character boundaries.

@@ -170,7 +170,7 @@ impl<'t> Driver<'t> {
             self.skip_blank();
             let Some(c) = self.byte() else { break };
             match c {
-                b'@' => self.annotation(Ctx::Top),
+                b'@' => self.annotation(),
                 b'}' => {
                     let sp = self.span(self.pos, self.pos + 1);
                     self.b.diags.push(
@@ -183,7 +183,7 @@ impl<'t> Driver<'t> {
                 _ => self.top_statement(),
             }
         }
-        self.dangling_annotations(self.text.len());
+        self.dangling_annotations();
     }
 
     fn top_statement(&mut self) {
@@ -306,7 +306,7 @@ impl<'t> Driver<'t> {
                 return body;
             };
             if c == b'}' {
-                self.dangling_annotations(self.pos);
+                self.dangling_annotations();
                 self.pos += 1;
                 body.end = self.pos;
                 self.after_block();
@@ -314,12 +314,9 @@ impl<'t> Driver<'t> {
             }
             let start = self.pos;
             if c == b'@' {
-                if kind == Block::Chain {
-                    self.annotation(Ctx::ChainBody);
-                } else {
-                    self.annotation(Ctx::Top);
-                    let ann = self.pending.pop();
-                    if let Some(a) = ann {
+                self.annotation();
+                if kind != Block::Chain {
+                    if let Some(a) = self.pending.pop() {
                         self.b.diags.push(
                             Diagnostic::error(
                                 "syntax",
@@ -389,7 +386,7 @@ impl<'t> Driver<'t> {
     }
 
     fn unclosed(&mut self, kind: Block, brace: Span, owner_start: usize, at: Option<usize>) {
-        self.dangling_annotations(at.unwrap_or(self.text.len()));
+        self.dangling_annotations();
         let owner = word_at(self.text, owner_start);
         let name = second_word(self.text, owner_start);
         let what = match (kind, name) {
@@ -453,7 +450,7 @@ impl<'t> Driver<'t> {
 
     // ------------------------------------------------------------ annotations
 
-    fn annotation(&mut self, ctx: Ctx) {
+    fn annotation(&mut self) {
         let start = self.pos;
         match self.run(Rule::annotation) {
             Ok(pair) => {
@@ -477,13 +474,12 @@ impl<'t> Driver<'t> {
                     p += 1;
                 }
                 self.pos = self.char_boundary(p);
-                let _ = ctx;
             }
         }
     }
 
     /// Reports annotations that wait for an item when none can follow.
-    fn dangling_annotations(&mut self, _at: usize) {
+    fn dangling_annotations(&mut self) {
         for a in std::mem::take(&mut self.pending) {
             self.b.diags.push(
                 Diagnostic::error("syntax", "this annotation is not followed by anything it could apply to", a.span)

@@ -1197,3 +1197,35 @@ proptest::proptest! {
         check_fast_rule(&text);
     }
 }
+
+const SEEDS: &[&str] = &[
+    include_str!("../../fuzz/seeds/mailserver.hw"),
+    include_str!("../../fuzz/seeds/router.hw"),
+    include_str!("../../fuzz/seeds/edge.hw"),
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+    /// Whole files, mutated: the fast reader never changes what the
+    /// parser returns, errors included.
+    #[test]
+    fn fast_path_agrees_on_mutated_files(
+        seed in proptest::sample::select(SEEDS),
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(),
+             0usize..6,
+             proptest::sample::select(LINE_TOKENS)),
+            1..5),
+    ) {
+        let mut text = seed.to_string();
+        for (at, del, tok) in &edits {
+            let mut p = at.index(text.len() + 1);
+            while !text.is_char_boundary(p) { p -= 1; }
+            let mut q = (p + del).min(text.len());
+            while !text.is_char_boundary(q) { q -= 1; }
+            text.replace_range(p..q, tok);
+        }
+        assert_paths_agree(&text);
+    }
+}

@@ -119,9 +119,9 @@ impl Netns {
         child.wait_with_output().expect("wait for child")
     }
 
-    /// Runs a shell line inside the namespace.
+    /// Runs a bash line inside the namespace.
     pub fn sh(&self, line: &str) -> Output {
-        self.run("sh", &["-c", line], None)
+        self.run("bash", &["-c", line], None)
     }
 
     /// Runs a program and returns its stdout, or an error with its stderr.
