@@ -17,6 +17,9 @@ use support::jsonschema::validate;
 
 const EPOCH: &str = "1700000000";
 
+/// What a broken document breaks, and how.
+type Breakage = (&'static str, fn(&mut Value));
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -132,7 +135,7 @@ fn the_report_schema_rejects_broken_reports() {
     let schema = load_json(&root().join("docs/report.schema.json"));
     let good: Value = serde_json::from_str(&report("json", "examples/webserver.hw")).unwrap();
     assert_eq!(validate(&schema, &good), Ok(()));
-    let breakages: [(&str, fn(&mut Value)); 6] = [
+    let breakages: [Breakage; 6] = [
         ("version", |d| d["version"] = 2.into()),
         ("sha256", |d| d["meta"]["sha256"] = "abc".into()),
         ("date", |d| d["meta"]["date"] = "yesterday".into()),
@@ -252,7 +255,7 @@ fn the_official_sarif_schema_rejects_broken_logs() {
     let out = hwc(&["check", "--format", "sarif", "tests/ui/sema/wrong-kind.hw"]);
     let good: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(validate(&schema, &good), Ok(()));
-    let breakages: [(&str, fn(&mut Value)); 5] = [
+    let breakages: [Breakage; 5] = [
         ("version", |d| d["version"] = "2.0.0".into()),
         ("level", |d| {
             d["runs"][0]["results"][0]["level"] = "fatal".into()
