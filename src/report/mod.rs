@@ -566,3 +566,161 @@ pub fn short_location(l: &Location) -> String {
 /// At most this many rules are listed for one flow in the markdown and
 /// HTML tables (the JSON has them all).
 pub const MAX_RULES_SHOWN: usize = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemoryLoader;
+    use std::path::Path;
+
+    fn load(text: &str) -> (Policy, SourceMap) {
+        let path = Path::new("p.hw");
+        let loader = MemoryLoader::default().with(path, text);
+        let mut sources = SourceMap::new();
+        let (policy, diags) = crate::sema::load(path, &loader, &mut sources);
+        let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        (policy.expect("loads"), sources)
+    }
+
+    fn build_text(text: &str, diags: Vec<Diagnostic>, checked: bool) -> Report {
+        let (policy, sources) = load(text);
+        let input = Input {
+            sources: &sources,
+            root: FileId(0),
+            path: "p.hw".into(),
+            load_diagnostics: &[],
+            date: 0,
+        };
+        build_with(&policy, &input, diags, checked).expect("builds")
+    }
+
+    const GUARDED: &str = "\
+net admins = 198.51.100.0/24
+chain guard {
+  return from admins
+  reject tcp-reset tcp
+}
+chain input policy drop {
+  accept state established, related
+  jump guard state new tcp 22
+  accept state new tcp 22
+  accept state new tcp 80
+}
+chain output policy accept {
+  accept state new user root
+}
+chain forward policy drop {}
+assert deny input state new tcp 23
+assert allow input state new tcp 80
+";
+
+    #[test]
+    fn classes_of_a_guarded_policy() {
+        let r = build_text(GUARDED, vec![], true);
+        let input: Vec<&Flow> = r.flows.iter().filter(|f| f.hook == "input").collect();
+        // `established, related` admits no new flow; the guard's `return`
+        // narrows the ssh rule to the admins; port 80 is open to all.
+        assert_eq!(input.len(), 2, "{input:#?}");
+        assert_eq!(input[0].protocol, ["tcp 22"]);
+        assert_eq!(input[0].from, ["admins (198.51.100.0/24)"]);
+        assert_eq!(input[1].protocol, ["tcp 80"]);
+        assert!(input[1].from.is_empty());
+        assert_eq!(
+            input[0].rules[0].via.as_deref(),
+            Some(&["input".to_string()][..])
+        );
+        // The default accept of output admits what root does not get.
+        let output: Vec<&Flow> = r.flows.iter().filter(|f| f.hook == "output").collect();
+        assert_eq!(output.len(), 2);
+        assert_eq!(output[0].users, ["root (uid 0)"]);
+        assert!(output[0].nonroot_witness.is_none());
+        assert_eq!(output[1].admitted_by, "default-policy");
+        assert!(output[1].nonroot_witness.is_some());
+        assert_eq!(r.nonroot_egress.len(), 1);
+        assert_eq!(r.nonroot_egress[0].flow, output[1].id);
+        assert_eq!(r.nonroot_egress[0].who, ["any user"]);
+        assert!(r.flows.iter().all(|f| f.hook != "forward"));
+        assert_eq!(r.summary.flows, 4);
+    }
+
+    #[test]
+    fn assertions_take_their_status_from_assertion_failed_findings() {
+        let (policy, sources) = load(GUARDED);
+        let telnet = policy.assertions[0].span;
+        let an = Analysis::with_queries(&policy, &flows::query_matches()).expect("analysis");
+        let classes = flows::classes(&an, &sources, &[]).expect("classes");
+        let web = classes[1].witness.clone().expect("a witness");
+        let fail = Diagnostic::new("assertion-failed", "the assertion does not hold", telnet)
+            .witness(web.clone());
+        let r = build_text(GUARDED, vec![fail], true);
+        assert_eq!(r.assertions[0].status, "fails");
+        assert_eq!(r.assertions[0].findings, [0]);
+        assert!(r.assertions[0].witness.is_some());
+        assert_eq!(r.assertions[1].status, "holds");
+        assert_eq!(r.summary.assertions_failed, 1);
+        let r = build_text(GUARDED, vec![], false);
+        assert!(r.assertions.iter().all(|a| a.status == "not-checked"));
+        // A finding whose packet is a flow of a class is linked to it.
+        let d = Diagnostic::new("overlap", "x", policy.chains[1].rules[0].span).witness(web);
+        let r = build_text(GUARDED, vec![d], true);
+        assert_eq!(r.flows[1].findings, [0]);
+        assert!(r.flows[0].findings.is_empty());
+    }
+
+    #[test]
+    fn unfiltered_families_and_missing_chains_are_classes() {
+        let r = build_text(
+            "policy p { family ip }\nchain input policy drop {\n  accept tcp 22\n}\n",
+            vec![],
+            true,
+        );
+        let by: Vec<(&str, &str)> = r.flows.iter().map(|f| (f.hook, f.admitted_by)).collect();
+        assert_eq!(
+            by,
+            [
+                ("input", "rules"),
+                ("input", "unfiltered-family"),
+                ("output", "no-base-chain"),
+                ("forward", "no-base-chain"),
+            ]
+        );
+        assert_eq!(r.flows[1].protocol, ["any ip6"]);
+        assert_eq!(r.hooks[1].chain, None);
+        assert!(r.flows[2].nonroot_witness.is_some());
+    }
+
+    #[test]
+    fn a_chain_jumped_to_twice_has_a_class_per_path() {
+        let r = build_text(
+            "chain web {\n  accept tcp 80, 443\n}\n\
+             chain input policy drop {\n  jump web iface eth0\n  jump web iface eth1 from 192.0.2.0/24\n}\n\
+             chain output policy drop {}\nchain forward policy drop {}\n",
+            vec![],
+            true,
+        );
+        let input: Vec<&Flow> = r.flows.iter().filter(|f| f.hook == "input").collect();
+        assert_eq!(input.len(), 2, "{input:#?}");
+        assert_eq!(input[0].iif, ["eth0"]);
+        assert!(input[0].from.is_empty());
+        assert_eq!(input[1].iif, ["eth1"]);
+        assert_eq!(input[1].from, ["192.0.2.0/24"]);
+        assert_eq!(
+            input[1].rules[0].via.as_deref(),
+            Some(&["input".to_string(), "web".to_string()][..])
+        );
+        for f in &input {
+            let w = f.witness.as_ref().expect("witness");
+            assert_eq!(w.iif.as_deref(), f.iif.first().map(String::as_str));
+        }
+    }
+
+    #[test]
+    fn metadata() {
+        let r = build_text(GUARDED, vec![], true);
+        assert_eq!(r.meta.sha256, sha256::hex(GUARDED.as_bytes()));
+        assert_eq!(r.meta.date, "1970-01-01T00:00:00Z");
+        assert_eq!(r.meta.hwc_version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(r.assertions[0].text, "assert deny input state new tcp 23");
+    }
+}
