@@ -645,12 +645,14 @@ fn default_classes(
         });
     };
     let policy = an.policy();
-    if let Some((ir::Verdict::Accept, ends)) = an.policy_decides(hook, Approx::Over) {
-        let base = policy.base_chain(hook).unwrap_or(ChainId(0));
-        let under = an.policy_decides(hook, Approx::Under).map(|(_, u)| u);
-        push(ends, under, Source::DefaultPolicy(base), Vec::new());
+    if let Some(base) = policy.base_chain(hook) {
+        if policy.chain(base).policy.unwrap_or(ir::Verdict::Accept) == ir::Verdict::Accept {
+            let ends = an.policy_reach(hook, Approx::Over);
+            let under = an.policy_reach(hook, Approx::Under);
+            push(ends, Some(under), Source::DefaultPolicy(base), Vec::new());
+        }
     }
-    let free = an.unfiltered(hook, Approx::Over);
+    let free = an.unfiltered(hook);
     if policy.base_chain(hook).is_none() {
         push(free, None, Source::NoBaseChain, Vec::new());
     } else {

@@ -1257,35 +1257,6 @@ impl<'p> Analysis<'p> {
         self.decisions(hook, a, Verdict::Drop)
     }
 
-    /// The packets of `hook` that no rule decides, with the verdict the base
-    /// chain's default policy gives them; `None` when the hook has no base
-    /// chain (see [`Analysis::unfiltered`]).
-    pub fn policy_decides(&self, hook: Hook, a: Approx) -> Option<(Verdict, EvalSet<'_>)> {
-        let base = self.policy.base_chain(hook)?;
-        let v = self.policy.chain(base).policy.unwrap_or(Verdict::Accept);
-        let mi = self.mode(a);
-        Some((
-            v,
-            EvalSet {
-                an: self,
-                mi,
-                terms: self.flows[mi].ends[hi(hook)].clone(),
-            },
-        ))
-    }
-
-    /// The packets of `hook` the policy does not filter at all, which are
-    /// accepted: families outside [`Policy::family`], and every packet when
-    /// the hook has no base chain.
-    pub fn unfiltered(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
-        let mi = self.mode(a);
-        EvalSet {
-            an: self,
-            mi,
-            terms: self.flows[mi].free[hi(hook)].clone(),
-        }
-    }
-
     /// Does some packet reach the rule and match it? Under `Over`,
     /// `Covered` is a sound "never matches"; under `Under`, `Reached` is a
     /// definite witness.
@@ -1536,6 +1507,28 @@ impl<'p> Analysis<'p> {
             Redundancy::Unknown
         } else {
             Redundancy::Redundant { by }
+        }
+    }
+
+    /// The packets that reach the end of the hook's base chain: its
+    /// policy decides them (empty without a base chain).
+    pub fn policy_reach(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
+        let mi = self.mode(a);
+        EvalSet {
+            an: self,
+            mi,
+            terms: self.flows[mi].ends[hi(hook)].clone(),
+        }
+    }
+
+    /// The packets of the hook the policy does not filter (families it
+    /// does not filter, or every packet when the hook has no base chain):
+    /// they are accepted.
+    pub fn unfiltered(&self, hook: Hook) -> EvalSet<'_> {
+        EvalSet {
+            an: self,
+            mi: 0,
+            terms: self.flows[0].free[hi(hook)].clone(),
         }
     }
 
@@ -1955,7 +1948,7 @@ mod tests {
     }
 
     #[test]
-    fn policy_decides_unfiltered_and_at_hook_split_the_accepted_set() {
+    fn policy_reach_unfiltered_and_at_hook_split_the_accepted_set() {
         let mut p = policy(vec![
             chain(
                 "input",
@@ -1972,18 +1965,22 @@ mod tests {
         ]);
         p.family = FamilySet::IP;
         let an = Analysis::new(&p).unwrap();
-        let (v, ends) = an.policy_decides(Hook::Input, Approx::Over).unwrap();
-        assert_eq!(v, Verdict::Accept);
-        let w = ends.witness().unwrap();
+        let w = an
+            .policy_reach(Hook::Input, Approx::Over)
+            .witness()
+            .unwrap();
         assert_eq!((w.family, w.hook), (Family::V4, Hook::Input));
         assert!(
             !(w.proto == 6 && w.dport == Some(22)),
             "tcp 22 is decided by the user chain: {w}"
         );
-        let free = an.unfiltered(Hook::Input, Approx::Over).witness().unwrap();
+        let free = an.unfiltered(Hook::Input).witness().unwrap();
         assert_eq!(free.family, Family::V6);
-        assert!(an.policy_decides(Hook::Output, Approx::Over).is_none());
-        let out = an.unfiltered(Hook::Output, Approx::Over).witness().unwrap();
+        assert_eq!(
+            an.policy_reach(Hook::Output, Approx::Over).is_empty(),
+            Some(true)
+        );
+        let out = an.unfiltered(Hook::Output).witness().unwrap();
         assert_eq!(out.hook, Hook::Output);
         let (_, d) = an.decides(r(1, 0), Approx::Over).unwrap();
         assert_eq!(
