@@ -6,6 +6,7 @@ use crate::analysis;
 use crate::diagnostics::render::{self, json, Counts, HumanOptions};
 use crate::diagnostics::Diagnostic;
 use crate::ir::Policy;
+use crate::report::sarif;
 use crate::source::{DiskLoader, FileLoader, SourceMap, Span};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -162,6 +163,26 @@ pub(crate) fn report(checked: &[Checked], args: &CheckArgs, term: &Terminal) -> 
             out.push_str(&render::summary_line(total, checked.len()));
             out.push('\n');
             out
+        }
+        Format::Sarif => {
+            let files: Vec<sarif::FileDiagnostics> = checked
+                .iter()
+                .map(|c| sarif::FileDiagnostics {
+                    sources: &c.sources,
+                    diagnostics: &c.diagnostics,
+                })
+                .collect();
+            let log = sarif::log(&files, exit as i32);
+            match serde_json::to_string_pretty(&log) {
+                Ok(mut s) => {
+                    s.push('\n');
+                    s
+                }
+                Err(e) => {
+                    eprintln!("hwc: error: cannot serialise the report: {e}");
+                    return (String::new(), Exit::Failure);
+                }
+            }
         }
         Format::Json => {
             let doc = json::Report {

@@ -9,6 +9,7 @@ pub mod diff;
 mod explain;
 pub mod import;
 pub mod input;
+mod report;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -50,6 +51,7 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Report(a) => report::run(a, &term),
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
         Command::Import(a) => import::run(a, &term),

@@ -2049,6 +2049,21 @@ impl<'a> EvalSet<'a> {
         }
     }
 
+    /// The packets of the set at one hook (a rule of a user chain that
+    /// several hooks reach decides packets at each of them).
+    pub fn at_hook(&self, hook: Hook) -> EvalSet<'a> {
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms: self
+                .terms
+                .iter()
+                .filter(|t| t.hook == hook)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The set without the packets of a union of boxes (e.g. the entries
     /// of an `egress` block).
     pub fn minus(&self, bs: &BoxSet) -> EvalSet<'a> {
@@ -2303,6 +2318,49 @@ mod tests {
             chain: ChainId(chain),
             index,
         }
+    }
+
+    #[test]
+    fn policy_reach_unfiltered_and_at_hook_split_the_accepted_set() {
+        let mut p = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![cond(tcp(22, 22))], Action::Jump(ChainId(1)))],
+            ),
+            chain(
+                "guard",
+                ChainKind::User,
+                None,
+                vec![rule(vec![], Action::Accept)],
+            ),
+        ]);
+        p.family = FamilySet::IP;
+        let an = Analysis::new(&p).unwrap();
+        let w = an
+            .policy_reach(Hook::Input, Approx::Over)
+            .witness()
+            .unwrap();
+        assert_eq!((w.family, w.hook), (Family::V4, Hook::Input));
+        assert!(
+            !(w.proto == 6 && w.dport == Some(22)),
+            "tcp 22 is decided by the user chain: {w}"
+        );
+        let free = an.unfiltered(Hook::Input).witness().unwrap();
+        assert_eq!(free.family, Family::V6);
+        assert_eq!(
+            an.policy_reach(Hook::Output, Approx::Over).is_empty(),
+            Some(true)
+        );
+        let out = an.unfiltered(Hook::Output).witness().unwrap();
+        assert_eq!(out.hook, Hook::Output);
+        let (_, d) = an.decides(r(1, 0), Approx::Over).unwrap();
+        assert_eq!(
+            d.at_hook(Hook::Input).witness().map(|p| p.dport),
+            Some(Some(22))
+        );
+        assert_eq!(d.at_hook(Hook::Output).is_empty(), Some(true));
     }
 
     #[test]
