@@ -22,6 +22,7 @@ Examples:
   hwc check --deny warnings *.hw           Fail (exit 1) on warnings too
   hwc explain                              List every lint and error code
   hwc explain shadowed                     Explain one lint
+  hwc fmt *.hw                             Rewrite policies in the canonical layout
 
 Exit status: 0 no findings, 1 errors (or warnings with --deny warnings),
 2 usage, I/O or internal error.";
@@ -52,6 +53,10 @@ pub enum Command {
     Explain(ExplainArgs),
     Compile(super::compile::CompileArgs),
     Apply(super::apply::ApplyArgs),
+    Fmt(super::fmt::FmtArgs),
+    Lsp(super::lsp::LspArgs),
+    Completions(super::generate::CompletionsArgs),
+    Man(super::generate::ManArgs),
 }
 
 const CHECK_LONG_ABOUT: &str = "\

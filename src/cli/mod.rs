@@ -6,6 +6,9 @@ pub mod args;
 mod check;
 pub mod compile;
 mod explain;
+mod fmt;
+mod generate;
+mod lsp;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -49,6 +52,10 @@ pub fn run() -> Exit {
         Command::Explain(a) => explain::run(a),
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
+        Command::Fmt(a) => fmt::run(a, &term),
+        Command::Lsp(a) => lsp::run(a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
     }
 }
 
