@@ -373,12 +373,10 @@ impl<'t> Printer<'t> {
 
 /// Whether one space separates two tokens of code on a line.
 fn space_between(prev: Option<Tok>, next: Tok) -> bool {
-    match (prev, next) {
-        (None, _) => false,
-        (Some(Tok::Punct(b'(' | b'/')), _) => false,
-        (_, Tok::Punct(b',' | b')' | b'(' | b'/')) => false,
-        _ => true,
-    }
+    !matches!(
+        (prev, next),
+        (None, _) | (Some(Tok::Punct(b'(' | b'/')), _) | (_, Tok::Punct(b',' | b')' | b'(' | b'/'))
+    )
 }
 
 /// Prints the lines, aligning the comments that end consecutive lines of
