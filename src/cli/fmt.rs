@@ -75,7 +75,7 @@ pub(crate) fn run(args: &FmtArgs, term: &Terminal) -> Exit {
         .collect();
     let mut exit = Exit::Success;
     let mut listing = String::new();
-    let (mut changed, mut unchanged) = (0, 0);
+    let (mut changed, mut unchanged, mut refused) = (0, 0, 0);
     for (path, outcome) in args.files.iter().zip(outcomes) {
         let shown = render::display_path(path);
         match outcome {
@@ -92,6 +92,7 @@ pub(crate) fn run(args: &FmtArgs, term: &Terminal) -> Exit {
             Outcome::Refused(sources, diags) => {
                 print_diagnostics(&diags, &sources, term);
                 eprintln!("hwc: {shown} was not formatted: fix its errors first");
+                refused += 1;
                 exit = exit.max(Exit::Findings);
             }
             Outcome::Io(message) => {
@@ -104,7 +105,7 @@ pub(crate) fn run(args: &FmtArgs, term: &Terminal) -> Exit {
         return e;
     }
     let files = |n: usize| if n == 1 { "file" } else { "files" };
-    let summary = if args.check {
+    let mut summary = if args.check {
         format!(
             "{changed} {} would be reformatted, {unchanged} already formatted",
             files(changed)
@@ -115,6 +116,9 @@ pub(crate) fn run(args: &FmtArgs, term: &Terminal) -> Exit {
             files(changed)
         )
     };
+    if refused > 0 {
+        summary.push_str(&format!(", {refused} not formatted (syntax errors)"));
+    }
     eprintln!("{summary}");
     exit
 }

@@ -17,7 +17,8 @@
 //!   inside `@allow(...)`, `, ` in lists, ` = ` in definitions;
 //! - a comment keeps its text (trailing blanks removed); a comment that
 //!   ends a line of code follows it after two spaces, and the comments that
-//!   end consecutive lines of code are aligned to one column; a comment on
+//!   end consecutive lines of code are aligned to one column (a line with
+//!   `{` or `}` is not aligned with others); a comment on
 //!   its own line takes the indentation of the code around it;
 //! - blank lines are kept, collapsed to one; none at the start or end of
 //!   the file or of a block, none inside a continued list; no trailing
@@ -380,7 +381,7 @@ fn space_between(prev: Option<Tok>, next: Tok) -> bool {
 }
 
 /// Prints the lines, aligning the comments that end consecutive lines of
-/// code.
+/// code (except lines that open or close a block).
 fn render(lines: &[Line]) -> String {
     let width = |l: &Line| l.indent + l.code.chars().count();
     let trailing = |l: &Line| !l.code.is_empty() && l.comment.is_some();
@@ -400,9 +401,15 @@ fn render(lines: &[Line]) -> String {
             i += 1;
             continue;
         }
-        let mut j = i;
-        while j < lines.len() && trailing(&lines[j]) {
-            j += 1;
+        // A line that opens or closes a block keeps its comment to
+        // itself, so that a block's comments do not align with the code
+        // around the block.
+        let block_line = |l: &Line| l.code.ends_with('{') || l.code.starts_with('}');
+        let mut j = i + 1;
+        if !block_line(&lines[i]) {
+            while j < lines.len() && trailing(&lines[j]) && !block_line(&lines[j]) {
+                j += 1;
+            }
         }
         let column = lines[i..j].iter().map(width).max().unwrap_or(0) + 2;
         for l in &lines[i..j] {
@@ -519,7 +526,7 @@ mod tests {
     fn comments_stay_where_they_are() {
         check(
             "chain input { # inbound\n      # own line\n accept tcp 22 # ssh\n  accept tcp 80    # web\n drop; # rest\n} # end\n",
-            "chain input {  # inbound\n  # own line\n  accept tcp 22  # ssh\n  accept tcp 80  # web\n  drop           # rest\n}                # end\n",
+            "chain input {  # inbound\n  # own line\n  accept tcp 22  # ssh\n  accept tcp 80  # web\n  drop           # rest\n}  # end\n",
         );
     }
 
