@@ -11,7 +11,8 @@
 //! INVARIANT: no input makes the server panic or stop answering: malformed
 //! JSON and bad parameters get JSON-RPC errors, unknown methods
 //! `MethodNotFound`, and a panic inside the library while handling a
-//! message becomes an `InternalError` reply.
+//! message becomes an `InternalError` reply (for a notification, an error
+//! in the editor's log).
 
 pub mod index;
 pub mod text;
@@ -144,23 +145,22 @@ impl<'l> Server<'l> {
             }
             None => self.notification(method, &params),
         }));
-        match outcome {
-            Ok(reply) => reply,
-            Err(_) => Reply {
-                messages: id
-                    .map(|id| {
-                        error_reply(
-                            id,
-                            Error::new(
-                                code::INTERNAL_ERROR,
-                                format!("hwc crashed while handling `{method}`; this is a bug"),
-                            ),
-                        )
-                    })
-                    .into_iter()
-                    .collect(),
-                exit: None,
-            },
+        if let Ok(reply) = outcome {
+            return reply;
+        }
+        let text = format!("hwc crashed while handling `{method}`; this is a bug in hwc");
+        let message = match id {
+            Some(id) => error_reply(id, Error::new(code::INTERNAL_ERROR, text)),
+            // A notification has no reply: tell the user in the log.
+            None => json!({
+                "jsonrpc": "2.0",
+                "method": "window/logMessage",
+                "params": {"type": 1, "message": text},
+            }),
+        };
+        Reply {
+            messages: vec![message],
+            exit: None,
         }
     }
 
@@ -641,4 +641,219 @@ fn include_leading_to(
         .find(|inc| text::normalize(&dir.join(&inc.path.node)) == *target)
         .or(includes.first())
         .map(|inc| inc.span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemoryLoader;
+
+    fn msg(server: &mut Server, v: Value) -> Reply {
+        server.handle(v.to_string().as_bytes())
+    }
+
+    fn start(server: &mut Server) {
+        msg(
+            server,
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}}),
+        );
+        msg(
+            server,
+            json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+        );
+    }
+
+    fn open(server: &mut Server, uri: &str, text: &str) -> Reply {
+        msg(
+            server,
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen",
+                   "params": {"textDocument": {"uri": uri, "languageId": "hw", "version": 1, "text": text}}}),
+        )
+    }
+
+    /// The diagnostics published for `uri` in a reply.
+    fn published<'a>(reply: &'a Reply, uri: &str) -> Option<&'a Vec<Value>> {
+        reply
+            .messages
+            .iter()
+            .find(|m| m["params"]["uri"] == uri)
+            .and_then(|m| m["params"]["diagnostics"].as_array())
+    }
+
+    #[test]
+    fn an_error_in_an_included_file_is_shown_on_the_include() {
+        let disk = MemoryLoader::default().with("/p/shared.hw", "host a = 192.0.2.300\n");
+        let mut s = Server::new(&disk);
+        start(&mut s);
+        let r = open(
+            &mut s,
+            "file:///p/main.hw",
+            "# main\ninclude \"shared.hw\"\n",
+        );
+        let diags = published(&r, "file:///p/main.hw").unwrap();
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        let d = &diags[0];
+        assert_eq!(
+            d["range"]["start"],
+            json!({"line": 1, "character": 0}),
+            "{d}"
+        );
+        assert!(
+            d["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("in `/p/shared.hw` line 1: "),
+            "{d}"
+        );
+        let related = &d["relatedInformation"][0]["location"];
+        assert_eq!(related["uri"], "file:///p/shared.hw");
+        assert_eq!(
+            related["range"]["start"],
+            json!({"line": 0, "character": 9})
+        );
+    }
+
+    #[test]
+    fn editing_an_open_include_rechecks_the_files_that_include_it() {
+        let disk = MemoryLoader::default();
+        let mut s = Server::new(&disk);
+        start(&mut s);
+        // The include is open in the editor and never saved.
+        open(&mut s, "file:///p/defs.hw", "host a = 192.0.2.1\n");
+        let main = "include \"defs.hw\"\nchain output policy drop {\n  accept to a\n}\n";
+        let r = open(&mut s, "file:///p/main.hw", main);
+        let errors = |r: &Reply| {
+            published(r, "file:///p/main.hw")
+                .map(|d| d.iter().filter(|d| d["severity"] == 1).count())
+        };
+        assert_eq!(errors(&r), Some(0), "{:#?}", r.messages);
+        // Rename the host in the include: main now has an unknown name.
+        let r = msg(
+            &mut s,
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                   "params": {"textDocument": {"uri": "file:///p/defs.hw", "version": 2},
+                              "contentChanges": [{"text": "host b = 192.0.2.1\n"}]}}),
+        );
+        assert_eq!(errors(&r), Some(1), "{:#?}", r.messages);
+        // Closing the include: main now reads it from disk, where it is not.
+        let r = msg(
+            &mut s,
+            json!({"jsonrpc": "2.0", "method": "textDocument/didClose",
+                   "params": {"textDocument": {"uri": "file:///p/defs.hw"}}}),
+        );
+        assert_eq!(published(&r, "file:///p/defs.hw"), Some(&vec![]));
+        let d = published(&r, "file:///p/main.hw").unwrap();
+        assert!(d.iter().any(|d| d["code"] == "include-not-found"), "{d:#?}");
+    }
+
+    #[test]
+    fn range_edits_are_applied() {
+        let mut text = "host a = 192.0.2.1\nhost é𝄞 = 1\n".to_string();
+        let edit = json!({"range": {"start": {"line": 1, "character": 5},
+                                    "end": {"line": 1, "character": 8}},
+                          "text": "b"});
+        apply_change(&mut text, &edit);
+        assert_eq!(text, "host a = 192.0.2.1\nhost b = 1\n");
+        apply_change(&mut text, &json!({"text": "x"}));
+        assert_eq!(text, "x");
+    }
+
+    #[test]
+    fn formatting_replaces_the_whole_document() {
+        let disk = MemoryLoader::default();
+        let mut s = Server::new(&disk);
+        start(&mut s);
+        open(&mut s, "file:///p/a.hw", "host   a=192.0.2.1\n");
+        let r = msg(
+            &mut s,
+            json!({"jsonrpc": "2.0", "id": 5, "method": "textDocument/formatting",
+                   "params": {"textDocument": {"uri": "file:///p/a.hw"}, "options": {}}}),
+        );
+        let edits = &r.messages[0]["result"];
+        assert_eq!(edits[0]["newText"], "host a = 192.0.2.1\n", "{edits}");
+        assert_eq!(edits[0]["range"]["end"], json!({"line": 1, "character": 0}));
+    }
+
+    /// Every method with parameters of every wrong shape: an error reply
+    /// or a result, never a crash, and the server still answers after.
+    #[test]
+    fn bad_parameters_never_crash() {
+        let disk = MemoryLoader::default();
+        let mut s = Server::new(&disk);
+        start(&mut s);
+        open(
+            &mut s,
+            "file:///p/a.hw",
+            "host a = 192.0.2.1\nchain input { accept from a }\n",
+        );
+        let methods = [
+            "textDocument/hover",
+            "textDocument/definition",
+            "textDocument/documentSymbol",
+            "textDocument/formatting",
+            "textDocument/didOpen",
+            "textDocument/didChange",
+            "textDocument/didClose",
+            "$/cancelRequest",
+            "initialize",
+        ];
+        let uri = json!("file:///p/a.hw");
+        let params = [
+            Value::Null,
+            json!([]),
+            json!({}),
+            json!({"textDocument": null}),
+            json!({"textDocument": {"uri": 1}}),
+            json!({"textDocument": {"uri": "file:///nope.hw"}, "position": {"line": 0, "character": 0}}),
+            json!({"textDocument": {"uri": uri}, "position": {"line": -1, "character": 0}}),
+            json!({"textDocument": {"uri": uri}, "position": {"line": 99999999999u64, "character": 5}}),
+            json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4000000000u64}}),
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
+            json!({"textDocument": {"uri": uri, "text": 5}, "contentChanges": [{"range": {"start": {"line": 9, "character": 9}, "end": {"line": 0, "character": 0}}, "text": "x"}]}),
+            json!({"textDocument": {"uri": uri}, "contentChanges": "x"}),
+        ];
+        for method in methods {
+            for p in &params {
+                for id in [
+                    None,
+                    Some(json!(1)),
+                    Some(json!("s")),
+                    Some(json!({"bad": "id"})),
+                ] {
+                    let mut m = json!({"jsonrpc": "2.0", "method": method, "params": p});
+                    if let Some(id) = id {
+                        m["id"] = id;
+                    }
+                    let r = msg(&mut s, m);
+                    for out in &r.messages {
+                        assert_ne!(
+                            out["error"]["code"],
+                            code::INTERNAL_ERROR,
+                            "{method} {p}: {out}"
+                        );
+                        assert_ne!(out["method"], "window/logMessage", "{method} {p}: {out}");
+                    }
+                }
+            }
+        }
+        for raw in [
+            &b""[..],
+            b"null",
+            b"[]",
+            b"5",
+            b"{\"id\": 1}",
+            b"\xff\xfe",
+            b"{\"method\": 5}",
+        ] {
+            let r = s.handle(raw);
+            assert_eq!(r.messages.len(), 1, "{}", String::from_utf8_lossy(raw));
+            assert!(r.messages[0]["error"]["code"].is_i64());
+        }
+        // Still alive.
+        let r = msg(
+            &mut s,
+            json!({"jsonrpc": "2.0", "id": 9, "method": "shutdown"}),
+        );
+        assert_eq!(r.messages[0]["result"], Value::Null);
+    }
 }
