@@ -24,6 +24,7 @@ Examples:
   hwc report --format html -o r.html p.hw  A review report of the flows
   hwc explain                              List every lint and error code
   hwc explain shadowed                     Explain one lint
+  hwc fmt *.hw                             Rewrite policies in the canonical layout
 
 Exit status: 0 no findings, 1 errors (or warnings with --deny warnings),
 2 usage, I/O or internal error.";
@@ -57,6 +58,10 @@ pub enum Command {
     Apply(super::apply::ApplyArgs),
     Import(super::import::ImportArgs),
     Diff(super::diff::DiffArgs),
+    Fmt(super::fmt::FmtArgs),
+    Lsp(super::lsp::LspArgs),
+    Completions(super::generate::CompletionsArgs),
+    Man(super::generate::ManArgs),
 }
 
 const CHECK_LONG_ABOUT: &str = "\

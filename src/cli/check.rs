@@ -8,6 +8,7 @@ use crate::diagnostics::Diagnostic;
 use crate::ir::Policy;
 use crate::report::sarif;
 use crate::source::{DiskLoader, FileLoader, SourceMap, Span};
+use rayon::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -33,9 +34,11 @@ pub(crate) fn run_with(
     load: LoadFn,
     analyze: AnalyzeFn,
 ) -> Exit {
+    // Files are independent: check them in parallel. `collect` keeps the
+    // order of the arguments, so the report does not depend on timing.
     let checked: Vec<Checked> = args
         .files
-        .iter()
+        .par_iter()
         .map(|path| check_file(path, load, analyze))
         .collect();
     let (text, exit) = report(&checked, args, term);

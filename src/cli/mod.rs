@@ -7,8 +7,11 @@ mod check;
 pub mod compile;
 pub mod diff;
 mod explain;
+mod fmt;
+mod generate;
 pub mod import;
 pub mod input;
+mod lsp;
 mod report;
 
 use args::{Cli, ColorChoice, Command};
@@ -56,6 +59,10 @@ pub fn run() -> Exit {
         Command::Apply(a) => apply::run(a, &term),
         Command::Import(a) => import::run(a, &term),
         Command::Diff(a) => diff::run(a, &term),
+        Command::Fmt(a) => fmt::run(a, &term),
+        Command::Lsp(a) => lsp::run(a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
     }
 }
 

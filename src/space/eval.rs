@@ -2423,7 +2423,10 @@ mod tests {
                 "input",
                 ChainKind::Base(Hook::Input),
                 Some(Verdict::Accept),
-                vec![rule(vec![], Action::Jump(ChainId(1))), rule(vec![cond(tcp(20, 30))], Action::Accept)],
+                vec![
+                    rule(vec![], Action::Jump(ChainId(1))),
+                    rule(vec![cond(tcp(20, 30))], Action::Accept),
+                ],
             ),
             chain(
                 "x",
@@ -2436,7 +2439,10 @@ mod tests {
             ),
         ]);
         let an = Analysis::new(&p).unwrap();
-        assert!(matches!(an.coverage(r(0, 1), Approx::Over), Coverage::Covered { .. }));
+        assert!(matches!(
+            an.coverage(r(0, 1), Approx::Over),
+            Coverage::Covered { .. }
+        ));
         let other = an.entry_decisions(r(0, 1), Approx::Over, &|v| v != Some(Verdict::Accept), 4);
         assert!(!other.unknown);
         assert_eq!(other.found.len(), 1);
@@ -2444,7 +2450,10 @@ mod tests {
         assert!((20..=25).contains(&other.found[0].witness.dport.unwrap()));
         let all = an.entry_decisions(r(0, 1), Approx::Over, &|_| true, 4);
         let by: Vec<_> = all.found.iter().map(|d| d.by).collect();
-        assert!(by.contains(&Decider::Rule(r(1, 1))) && by.len() == 2, "{by:?}");
+        assert!(
+            by.contains(&Decider::Rule(r(1, 1))) && by.len() == 2,
+            "{by:?}"
+        );
         // A rule in `x` that no packet entering `x` matches: the walk starts
         // at the caller instead (input's policy accepts udp).
         let p2 = policy(vec![
@@ -2454,13 +2463,21 @@ mod tests {
                 Some(Verdict::Accept),
                 vec![rule(vec![cond(tcp(0, 65535))], Action::Jump(ChainId(1)))],
             ),
-            chain("x", ChainKind::User, None, vec![rule(vec![cond(Test::L4(vec![L4 {
-                proto: 17,
-                sport: None,
-                dport: None,
-                icmp: None,
-                service: None,
-            }]))], Action::Drop)]),
+            chain(
+                "x",
+                ChainKind::User,
+                None,
+                vec![rule(
+                    vec![cond(Test::L4(vec![L4 {
+                        proto: 17,
+                        sport: None,
+                        dport: None,
+                        icmp: None,
+                        service: None,
+                    }]))],
+                    Action::Drop,
+                )],
+            ),
         ]);
         let an = Analysis::new(&p2).unwrap();
         let d = an.entry_decisions(r(1, 0), Approx::Over, &|_| true, 4);
