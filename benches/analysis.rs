@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--case") {
-        let shape = args.get(i + 1).and_then(|s| Shape::ALL.into_iter().find(|x| x.name() == s));
+        let shape = args
+            .get(i + 1)
+            .and_then(|s| Shape::ALL.into_iter().find(|x| x.name() == s));
         let rules = args.get(i + 2).and_then(|s| s.parse().ok());
         match (shape, rules) {
             (Some(shape), Some(rules)) => case(shape, rules),
@@ -44,7 +46,15 @@ fn main() {
     };
     println!(
         "{:<10} {:>7}  {:>17}  {:>17}  {:>17}  {:>17}  {:>8}  {:>8}  {:>7}  target",
-        "shape", "rules", "load med/min ms", "prepare med/min", "lints med/min", "total med/min", "findings", "peak MB", "cpu s"
+        "shape",
+        "rules",
+        "load med/min ms",
+        "prepare med/min",
+        "lints med/min",
+        "total med/min",
+        "findings",
+        "peak MB",
+        "cpu s"
     );
     let exe = std::env::current_exe().expect("the bench binary has a path");
     let mut missed = 0;
@@ -200,14 +210,24 @@ fn detail(loader: &MemoryLoader, path: &Path) {
     b.add_policy(&policy);
     hwc::analysis::region::add_cuts(&mut b);
     let an = hwc::space::eval::Analysis::with_space(&policy, std::sync::Arc::new(b.build()));
-    eprintln!("  analysis build      {:>9.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "  analysis build      {:>9.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     if let Ok(an) = &an {
         let t = Instant::now();
         let covered = an.covered_rules(hwc::space::Approx::Over);
-        eprintln!("  covered_rules       {:>9.1} ms ({} dead)", t.elapsed().as_secs_f64() * 1e3, covered.len());
+        eprintln!(
+            "  covered_rules       {:>9.1} ms ({} dead)",
+            t.elapsed().as_secs_f64() * 1e3,
+            covered.len()
+        );
         let t = Instant::now();
         let facts = hwc::analysis::rules::RuleFacts::compute(&policy, an);
-        eprintln!("  rule facts (all)    {:>9.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "  rule facts (all)    {:>9.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
         for (name, d) in &facts.timings {
             eprintln!("    {name:<28} {:>9.1} ms", d.as_secs_f64() * 1e3);
         }
@@ -220,13 +240,21 @@ fn detail(loader: &MemoryLoader, path: &Path) {
             for _ in 0..20 {
                 std::hint::black_box((l.check)(&ctx));
             }
-            eprintln!("  {:<19} {:>9.1} ms per run", l.name, t.elapsed().as_secs_f64() * 1e3 / 20.0);
+            eprintln!(
+                "  {:<19} {:>9.1} ms per run",
+                l.name,
+                t.elapsed().as_secs_f64() * 1e3 / 20.0
+            );
         }
         return;
     }
     for l in analysis::REGISTRY {
         let t = Instant::now();
         let n = (l.check)(&ctx).len();
-        eprintln!("  {:<19} {:>9.1} ms ({n} findings)", l.name, t.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "  {:<19} {:>9.1} ms ({n} findings)",
+            l.name,
+            t.elapsed().as_secs_f64() * 1e3
+        );
     }
 }

@@ -13,7 +13,10 @@
 //!   allows at the end;
 //! - `dense`: ClassBench-like 5-tuple rules from nested prefix pools
 //!   (30 % any source), accept or drop, 5 % shadowed copies with the
-//!   opposite verdict: every rule overlaps many earlier ones.
+//!   opposite verdict: every rule overlaps many earlier ones;
+//! - `adversarial` (3k only): every rule narrow in two random dimensions
+//!   of four, any elsewhere — the geometric worst case; shows the budget
+//!   at work (the number of rules left `Unknown`).
 
 use hwc::ir::*;
 use hwc::source::Span;
@@ -269,6 +272,38 @@ fn dense(n: usize, r: &mut Rng) -> Policy {
     policy(rules)
 }
 
+/// The geometric worst case: every rule is narrow in two random
+/// dimensions and any in the others (only run at 3k rules).
+fn adversarial(n: usize, r: &mut Rng) -> Policy {
+    let mut rules = Vec::new();
+    for _ in 0..n {
+        let mut conds = Vec::new();
+        let a = r.below(4);
+        let b = (a + 1 + r.below(3)) % 4;
+        for d in [a, b] {
+            let lo = r.below(60000) as u16;
+            let hi = lo + r.below(5000) as u16;
+            let base = (r.below(1 << 20) as u128) << 12;
+            let len = 12 + r.below(8) as u32;
+            conds.push(cond(match d {
+                0 => net(Family::V4, base, len),
+                1 => dst(net(Family::V4, base, len)),
+                2 => l4(6, Some((lo, hi)), None),
+                _ => l4(6, None, Some((lo, hi))),
+            }));
+        }
+        rules.push(rule(
+            conds,
+            if r.chance(50) {
+                Action::Accept
+            } else {
+                Action::Drop
+            },
+        ));
+    }
+    policy(rules)
+}
+
 fn peak_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -305,8 +340,21 @@ fn main() {
         "{:<16} {:>7} {:>10} {:>10} {:>10} {:>14} {:>9} {:>9}",
         "run", "rules", "build ms", "shadow ms", "total ms", "cpu ms (b+s)", "covered", "peak MB"
     );
-    for (k, size) in [(1_000usize, "1k"), (10_000, "10k"), (100_000, "100k")] {
-        for (name, gen) in shapes {
+    let runs = [(1_000usize, "1k"), (10_000, "10k"), (100_000, "100k")]
+        .into_iter()
+        .flat_map(|(k, size)| {
+            shapes
+                .into_iter()
+                .map(move |(name, gen)| (k, size, name, gen))
+        })
+        .chain(std::iter::once((
+            3_000usize,
+            "3k",
+            "adversarial",
+            adversarial as Shape,
+        )));
+    {
+        for (k, size, name, gen) in runs {
             let label = format!("{name}-{size}");
             if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
                 continue;
@@ -339,8 +387,19 @@ fn main() {
                     &slow[..5.min(slow.len())]
                 );
             }
+            let unknown = if name == "adversarial" {
+                // How many rules the budget left unanswered.
+                let all = an.coverage_all(Approx::Over);
+                let n = all
+                    .iter()
+                    .filter(|(_, c)| matches!(c, hwc::space::Coverage::Unknown))
+                    .count();
+                format!(" ({n} unknown)")
+            } else {
+                String::new()
+            };
             println!(
-                "{:<16} {:>7} {:>10.1} {:>10.1} {:>10.1} {:>14} {:>9} {:>9.0}",
+                "{:<16} {:>7} {:>10.1} {:>10.1} {:>10.1} {:>14} {:>9} {:>9.0}{}",
                 label,
                 k,
                 (t1 - t0).as_secs_f64() * 1e3,
@@ -348,7 +407,8 @@ fn main() {
                 (t2 - t0).as_secs_f64() * 1e3,
                 format!("{:.0}+{:.0}", c1 - c0, c2 - c1),
                 covered.len(),
-                peak_mb()
+                peak_mb(),
+                unknown
             );
         }
     }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod diagnostics;
 pub mod import;
 pub mod ir;
+pub mod lsp;
 pub mod report;
 pub mod sema;
 pub mod source;

@@ -952,3 +952,31 @@ fn chain_names_keywords_and_long_helpers() {
     );
     insta::assert_snapshot!(k.compile());
 }
+
+#[test]
+fn long_lists_get_one_chain_each_instead_of_a_product() {
+    let mut k = Case::new(
+        FamilySet::IP,
+        "chain input policy drop {\n  accept tcp 22 from 10.0.0.0/24, 10.0.2.0/24, ... (17) to 192.0.2.1, 192.0.2.3, ... (17) limit 9/second\n}\n",
+    );
+    let input = k.chain("input", Some(Verdict::Drop));
+    let srcs: Vec<String> = (0..17).map(|i| format!("10.0.{}.0/24", 2 * i)).collect();
+    let dsts: Vec<String> = (0..17).map(|i| format!("192.0.2.{}", 2 * i + 1)).collect();
+    let s: Vec<&str> = srcs.iter().map(String::as_str).collect();
+    let d: Vec<&str> = dsts.iter().map(String::as_str).collect();
+    k.rule(
+        input,
+        2,
+        Action::Accept,
+        vec![
+            c(Test::L4(vec![tcp(&[(22, 22)])])),
+            c(from(None, &s)),
+            c(to(None, &d)),
+            c(limit(9, 1, None)),
+        ],
+    );
+    let text = k.compile();
+    // 17 × 17 = 289 combinations, written as 17 + 17 dispatch rules.
+    assert!(text.matches("-A ").count() < 40, "{text}");
+    insta::assert_snapshot!(text);
+}

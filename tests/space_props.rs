@@ -69,7 +69,10 @@ fn to_cbox(dims: &[Dim], ivs: &[(u128, u128)]) -> CBox {
     b
 }
 
-fn case() -> impl Strategy<Value = (Vec<Dim>, Vec<Vec<Vec<(u128, u128)>>>, Expr, Expr)> {
+/// Per base set, per box, per chosen dimension: an interval.
+type Raw = Vec<Vec<Vec<(u128, u128)>>>;
+
+fn case() -> impl Strategy<Value = (Vec<Dim>, Raw, Expr, Expr)> {
     (1usize..=3)
         .prop_flat_map(|n| {
             (
@@ -91,8 +94,8 @@ proptest! {
         let all: Vec<CBox> = base.iter().flatten().copied().collect();
         let eng = BoxAlgebra::new(&all);
         let bru = BruteAlgebra::new(&dims, K);
-        let eb: Vec<_> = base.iter().map(|b| eng.from_boxes(b)).collect();
-        let bb: Vec<_> = base.iter().map(|b| bru.from_boxes(b)).collect();
+        let eb: Vec<_> = base.iter().map(|b| eng.set_of(b)).collect();
+        let bb: Vec<_> = base.iter().map(|b| bru.set_of(b)).collect();
         let (x1, y1) = (eval(&eng, &eb, &e1), eval(&bru, &bb, &e1));
         let (x2, y2) = (eval(&eng, &eb, &e2), eval(&bru, &bb, &e2));
         // Membership of every point of the domain.
@@ -145,7 +148,7 @@ fn many_disjoint_tiles_cover_exactly() {
     let mut holed = tiles.clone();
     holed.remove(7 * 20 + 13);
     assert!(!eng.covered(&q, &holed));
-    let s = eng.difference(&eng.from_boxes(&[q]), &eng.from_boxes(&holed));
+    let s = eng.difference(&eng.set_of(&[q]), &eng.set_of(&holed));
     let w = eng.witness(&s).expect("the missing tile");
     assert_eq!((w[dims[0] as usize], w[dims[1] as usize]), (7, 13));
 }

@@ -50,7 +50,11 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     if let Some(d) = ctx.cannot_analyse("assertion-failed", "the assertions") {
         return vec![d];
     }
-    let mut out: Vec<Diagnostic> = p.assertions.iter().filter_map(|a| assertion(ctx, a)).collect();
+    let mut out: Vec<Diagnostic> = p
+        .assertions
+        .iter()
+        .filter_map(|a| assertion(ctx, a))
+        .collect();
     out.extend(p.egress.iter().filter_map(|e| egress(ctx, e)));
     out
 }
@@ -118,18 +122,26 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
         match find(ctx, an, a.chain, &m, Verdict::Accept) {
             Found::Definite(_) => return None,
             Found::Possible(w) => {
-                return Some(not_proven(ctx, a.span, says, w, &format!("`{name}` may accept no packet this matches")))
+                return Some(not_proven(
+                    ctx,
+                    a.span,
+                    says,
+                    w,
+                    &format!("`{name}` may accept no packet this matches"),
+                ))
             }
             Found::Unknown => return Some(out_of_budget(a.span, says)),
             Found::None => {}
         }
         let message = format!("assertion failed: `{name}` accepts no packet this matches");
         let d = Diagnostic::new("assertion-failed", message, a.span).primary_label(says);
-        return Some(match find(ctx, an, a.chain, &m, Verdict::Drop) {
-            Found::Definite(w) | Found::Possible(w) => counterexample(ctx, d, w),
-            _ => d.note(format!("no packet that `{name}` sees matches it")),
-        }
-        .help("accept the packets this describes, or correct the assertion"));
+        return Some(
+            match find(ctx, an, a.chain, &m, Verdict::Drop) {
+                Found::Definite(w) | Found::Possible(w) => counterexample(ctx, d, w),
+                _ => d.note(format!("no packet that `{name}` sees matches it")),
+            }
+            .help("accept the packets this describes, or correct the assertion"),
+        );
     }
     match find(ctx, an, a.chain, &m, bad) {
         Found::None => None,
@@ -139,7 +151,10 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
             a.span,
             says,
             w,
-            &format!("`{name}` may {} a packet this matches", describe::verb_plain(bad)),
+            &format!(
+                "`{name}` may {} a packet this matches",
+                describe::verb_plain(bad)
+            ),
         )),
         Found::Definite(w) => {
             let message = format!(
@@ -173,7 +188,10 @@ fn counterexample(ctx: &Context, d: Diagnostic, w: Packet) -> Diagnostic {
             ctx.policy.chain(c).span,
             format!("the default policy {verb} the counterexample"),
         ),
-        Decider::NoBaseChain => d.note(format!("there is no `{}` chain: its packets are accepted", w.hook.name())),
+        Decider::NoBaseChain => d.note(format!(
+            "there is no `{}` chain: its packets are accepted",
+            w.hook.name()
+        )),
         Decider::FamilyNotFiltered => d.note(format!(
             "the policy does not filter {}: its packets are accepted",
             match w.family {
@@ -187,7 +205,13 @@ fn counterexample(ctx: &Context, d: Diagnostic, w: Packet) -> Diagnostic {
 
 /// Fail closed: a possible counterexample that rests on what hwc does not
 /// model.
-fn not_proven(ctx: &Context, span: crate::source::Span, says: &str, w: Packet, what: &str) -> Diagnostic {
+fn not_proven(
+    ctx: &Context,
+    span: crate::source::Span,
+    says: &str,
+    w: Packet,
+    what: &str,
+) -> Diagnostic {
     let t = reference::trace(ctx.policy, &w);
     let unknown: Vec<String> = t
         .depends_on
@@ -201,7 +225,8 @@ fn not_proven(ctx: &Context, span: crate::source::Span, says: &str, w: Packet, w
     )
     .primary_label(says)
     .note(if unknown.is_empty() {
-        "it depends on a rule hwc does not model exactly; the witness below may be a counterexample".to_string()
+        "it depends on a rule hwc does not model exactly; the witness below may be a counterexample"
+            .to_string()
     } else {
         format!(
             "it depends on {}, which hwc does not model; the witness below may be a counterexample",
@@ -268,15 +293,24 @@ fn egress(ctx: &Context, e: &Egress) -> Option<Diagnostic> {
                 Decider::Policy(c) => {
                     d = d.label(ctx.policy.chain(c).span, "the default policy accepts them");
                 }
-                Decider::NoBaseChain => notes.push("there is no `output` chain: every flow is accepted".to_string()),
+                Decider::NoBaseChain => {
+                    notes.push("there is no `output` chain: every flow is accepted".to_string())
+                }
                 Decider::FamilyNotFiltered => notes.push(format!(
                     "the policy does not filter {}: every such flow is accepted",
-                    if a.witness.family == crate::ir::Family::V6 { "IPv6" } else { "IPv4" }
+                    if a.witness.family == crate::ir::Family::V6 {
+                        "IPv6"
+                    } else {
+                        "IPv4"
+                    }
                 )),
             }
         }
         if definite.len() > MAX_LABELS {
-            notes.push(format!("{} more rules accept such flows", definite.len() - MAX_LABELS));
+            notes.push(format!(
+                "{} more rules accept such flows",
+                definite.len() - MAX_LABELS
+            ));
         }
         if !notes.is_empty() {
             d = d.note(notes.join("; "));

@@ -51,7 +51,9 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
                         Answer::Empty => continue,
                         Answer::Witness(w) => {
                             let w = an.policy_reach(hook, Approx::Under).witness().unwrap_or(w);
-                            d = d.witness(w).note("the witness below reaches the end of the chain and is accepted");
+                            d = d.witness(w).note(
+                                "the witness below reaches the end of the chain and is accepted",
+                            );
                         }
                         Answer::Unknown => {}
                     }
@@ -64,11 +66,18 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
                 }
                 let mut d = Diagnostic::new(
                     "default-accept",
-                    format!("there is no `{}` chain: every {} packet is accepted", hook.name(), packet_kind(hook)),
+                    format!(
+                        "there is no `{}` chain: every {} packet is accepted",
+                        hook.name(),
+                        packet_kind(hook)
+                    ),
                     p.span,
                 )
                 .primary_label(format!("no `{}` chain in this policy", hook.name()))
-                .help(format!("add `chain {} policy drop {{}}` and accept what is needed explicitly", hook.name()));
+                .help(format!(
+                    "add `chain {} policy drop {{}}` and accept what is needed explicitly",
+                    hook.name()
+                ));
                 if let (Some(an), Some(f)) = (ctx.analysis(), &filtered) {
                     if let Some(w) = an.unfiltered(hook).intersect(f).witness() {
                         d = d.witness(w);

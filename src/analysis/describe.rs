@@ -89,7 +89,13 @@ fn ports(s: &PortSet) -> String {
     let items: Vec<String> = s
         .ranges
         .iter()
-        .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
         .collect();
     let word = if s.ranges.len() == 1 && s.ranges[0].0 == s.ranges[0].1 {
         "port"
@@ -122,7 +128,8 @@ fn l4(alt: &crate::ir::L4) -> String {
         let names: Vec<String> = specs
             .iter()
             .map(|s| {
-                let name = icmp_type_name(family, s.ty).map_or_else(|| s.ty.to_string(), str::to_string);
+                let name =
+                    icmp_type_name(family, s.ty).map_or_else(|| s.ty.to_string(), str::to_string);
                 match s.code {
                     Some((a, b)) if a == b => format!("{name}/{a}"),
                     Some((a, b)) => format!("{name}/{a}-{b}"),
@@ -282,7 +289,10 @@ mod tests {
                 })),
             ],
         };
-        assert_eq!(flow_class(&m, "any protocol").short(), "udp port 53 to `resolver`");
+        assert_eq!(
+            flow_class(&m, "any protocol").short(),
+            "udp port 53 to `resolver`"
+        );
         let m = Match {
             conds: vec![
                 cond(Test::L4(vec![L4 {
@@ -307,7 +317,10 @@ mod tests {
             flow_class(&m, "any protocol").short(),
             "icmp echo-request to any address except 192.0.2.0/24"
         );
-        assert_eq!(flow_class(&Match::default(), "anything").short(), "anything to any address");
+        assert_eq!(
+            flow_class(&Match::default(), "anything").short(),
+            "anything to any address"
+        );
     }
 
     #[test]

@@ -38,7 +38,12 @@ pub struct Accepted {
 /// `region` at `hook`, one witness each. `unfiltered_families`: also
 /// report packets of the families the policy does not filter (a missing
 /// base chain is always reported).
-pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_families: bool) -> Accepted {
+pub fn accepted_in(
+    ctx: &Context,
+    hook: Hook,
+    region: &BoxSet,
+    unfiltered_families: bool,
+) -> Accepted {
     let Some(an) = ctx.analysis() else {
         return Accepted {
             by: vec![],
@@ -49,7 +54,13 @@ pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_famili
     let base = ctx.policy.base_chain(hook);
     if let Some(base) = base {
         // Definite: what the under-approximation accepts.
-        let under = ctx.decisions_in(base, region, Approx::Under, &|v| v == Some(Verdict::Accept), usize::MAX);
+        let under = ctx.decisions_in(
+            base,
+            region,
+            Approx::Under,
+            &|v| v == Some(Verdict::Accept),
+            usize::MAX,
+        );
         out.unknown |= under.unknown;
         out.by.extend(under.found.into_iter().map(|d| Accepting {
             decider: d.by,
@@ -59,7 +70,13 @@ pub fn accepted_in(ctx: &Context, hook: Hook, region: &BoxSet, unfiltered_famili
         if !an.is_exact() {
             // Possible: what the over-approximation may accept (opaque
             // targets included), where nothing definite was found.
-            let over = ctx.decisions_in(base, region, Approx::Over, &|v| v != Some(Verdict::Drop), usize::MAX);
+            let over = ctx.decisions_in(
+                base,
+                region,
+                Approx::Over,
+                &|v| v != Some(Verdict::Drop),
+                usize::MAX,
+            );
             out.unknown |= over.unknown;
             for d in over.found {
                 if !out.by.iter().any(|a| a.decider == d.by) {

@@ -53,7 +53,10 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
             };
             let (message, label) = match a.decider {
                 Decider::Policy(c) => (
-                    format!("chain `{}` accepts packets in state INVALID by default", ctx.policy.chain(c).name),
+                    format!(
+                        "chain `{}` accepts packets in state INVALID by default",
+                        ctx.policy.chain(c).name
+                    ),
                     "default policy accept",
                 ),
                 _ => (

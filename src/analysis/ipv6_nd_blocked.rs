@@ -62,7 +62,13 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
             let Some(boxes) = ctx.boxes(&region) else {
                 continue;
             };
-            let may_drop = ctx.decisions_in(chain, &boxes, Approx::Over, &|v| v != Some(Verdict::Accept), 1);
+            let may_drop = ctx.decisions_in(
+                chain,
+                &boxes,
+                Approx::Over,
+                &|v| v != Some(Verdict::Accept),
+                1,
+            );
             if let Some(d) = may_drop.found.into_iter().next() {
                 blocked.push((t, d));
             }

@@ -32,7 +32,9 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let what = match p.origin {
-        Origin::Policy => "this policy filters IPv4 only (`family ip`): IPv6 packets pass untouched",
+        Origin::Policy => {
+            "this policy filters IPv4 only (`family ip`): IPv6 packets pass untouched"
+        }
         Origin::Dump(Family::V4) => "this ruleset filters IPv4 only: IPv6 packets pass untouched",
         Origin::Dump(Family::V6) => return Vec::new(),
     };

@@ -46,7 +46,13 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let Some(boxes) = ctx.boxes(&region) else {
         return Vec::new();
     };
-    let may_accept = ctx.decisions_in(input, &boxes, Approx::Over, &|v| v != Some(Verdict::Drop), 1);
+    let may_accept = ctx.decisions_in(
+        input,
+        &boxes,
+        Approx::Over,
+        &|v| v != Some(Verdict::Drop),
+        1,
+    );
     if !may_accept.found.is_empty() || may_accept.unknown {
         return Vec::new();
     }
@@ -59,7 +65,13 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     .primary_label("drops every new SSH connection")
     .note("loading this policy on a remote host locks its administrators out")
     .help("admit SSH from the admin network (`accept state new tcp 22 from admins`), or add `@allow(lockout)` to the chain if the host is managed another way");
-    let dropped = ctx.decisions_in(input, &boxes, Approx::Under, &|v| v == Some(Verdict::Drop), 1);
+    let dropped = ctx.decisions_in(
+        input,
+        &boxes,
+        Approx::Under,
+        &|v| v == Some(Verdict::Drop),
+        1,
+    );
     if let Some(w) = dropped.found.into_iter().next() {
         if let Decider::Rule(r) = w.by {
             d = d.label(ctx.rule(r).span, "drops the witness");
@@ -76,7 +88,10 @@ fn ssh_ports(p: &crate::ir::Policy) -> Vec<(u128, u128)> {
         for c in &m.conds {
             if let Test::L4(alts) = &c.test {
                 for alt in alts {
-                    let named_ssh = alt.service.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("ssh"));
+                    let named_ssh = alt
+                        .service
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("ssh"));
                     if named_ssh && alt.proto == dim::PROTO_TCP {
                         if let Some(ports) = &alt.dport {
                             out.extend(ports.ranges.iter().map(|&(a, b)| (a as u128, b as u128)));

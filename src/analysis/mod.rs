@@ -145,7 +145,14 @@ impl<'p> Context<'p> {
         max: usize,
     ) -> EntryDecisions {
         match self.analysis() {
-            Some(an) => an.decisions_in(chain, region, a, wanted, &|r| self.rules.dead_set.contains(&r), max),
+            Some(an) => an.decisions_in(
+                chain,
+                region,
+                a,
+                wanted,
+                &|r| self.rules.dead_set.contains(&r),
+                max,
+            ),
             None => EntryDecisions {
                 found: Vec::new(),
                 unknown: true,
@@ -174,10 +181,14 @@ impl<'p> Context<'p> {
     pub fn cannot_analyse(&self, code: &'static str, what: &str) -> Option<Diagnostic> {
         let e = self.analysis_error()?;
         Some(
-            Diagnostic::new(code, format!("cannot prove {what}: the policy is too complex to analyse"), self.policy.span)
-                .primary_label("in this policy")
-                .note(format!("{e}"))
-                .help("split the policy into simpler chains, or check this property by testing"),
+            Diagnostic::new(
+                code,
+                format!("cannot prove {what}: the policy is too complex to analyse"),
+                self.policy.span,
+            )
+            .primary_label("in this policy")
+            .note(format!("{e}"))
+            .help("split the policy into simpler chains, or check this property by testing"),
         )
     }
 }
@@ -229,10 +240,7 @@ impl<'p> Scopes<'p> {
                     .filter(|r| r.span.file == chain.span.file)
                     .map(|r| r.span.end)
                     .fold(chain.span.end, u32::max);
-                let scope = Span {
-                    end,
-                    ..chain.span
-                };
+                let scope = Span { end, ..chain.span };
                 scopes.push((scope, &chain.allow));
             }
             for rule in &chain.rules {

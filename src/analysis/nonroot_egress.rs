@@ -51,7 +51,10 @@ use crate::space::reference::Decider;
 use crate::space::{convert, Approx, CBox};
 
 pub fn check(ctx: &Context) -> Vec<Diagnostic> {
-    if let Some(d) = ctx.cannot_analyse("nonroot-egress", "that users other than root start no flows") {
+    if let Some(d) = ctx.cannot_analyse(
+        "nonroot-egress",
+        "that users other than root start no flows",
+    ) {
         return vec![d];
     }
     let p = ctx.policy;

@@ -85,7 +85,10 @@ fn overlaps(ctx: &Context, r: RuleRef) -> Option<Overlaps> {
             // broader drop) is how exceptions are written: not reported.
             w.is_some_and(|w| w != v)
                 && !inside(boxes.of(j), own)
-                && boxes.of(j).iter().any(|b| mine.boxes.iter().any(|m| m.intersects(b)))
+                && boxes
+                    .of(j)
+                    .iter()
+                    .any(|b| mine.boxes.iter().any(|m| m.intersects(b)))
         })
         .collect();
     let mut found = Vec::new();

@@ -34,11 +34,7 @@ use crate::space::reference::Decider;
 
 pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let facts = ctx.rule_facts();
-    let mut out: Vec<Diagnostic> = facts
-        .dead
-        .iter()
-        .filter_map(|d| dead(ctx, d))
-        .collect();
+    let mut out: Vec<Diagnostic> = facts.dead.iter().filter_map(|d| dead(ctx, d)).collect();
     out.extend(facts.unneeded.iter().map(|u| unneeded(ctx, u)));
     out
 }
@@ -76,7 +72,9 @@ fn dead(ctx: &Context, dead: &Dead) -> Option<Diagnostic> {
         Fate::NoVerdict(decision) => {
             let d = Diagnostic::new(
                 "redundant",
-                format!("this `{act}` rule never applies: earlier rules decide every packet it matches"),
+                format!(
+                    "this `{act}` rule never applies: earlier rules decide every packet it matches"
+                ),
                 rule.span,
             )
             .primary_label("never applies")
@@ -98,14 +96,13 @@ fn unneeded(ctx: &Context, u: &Unneeded) -> Diagnostic {
     let verb = v.map_or("decide", describe::verb_plain);
     let only_policy = u.by.iter().all(|d| matches!(d, Decider::Policy(_)));
     let message = if only_policy {
-        let chain = u
-            .by
-            .iter()
-            .find_map(|d| match d {
-                Decider::Policy(c) => Some(ctx.policy.chain(*c).name.as_str()),
-                _ => None,
-            })
-            .unwrap_or("the chain");
+        let chain =
+            u.by.iter()
+                .find_map(|d| match d {
+                    Decider::Policy(c) => Some(ctx.policy.chain(*c).name.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("the chain");
         format!("this `{act}` rule is redundant: the policy of `{chain}` would {verb} these packets anyway")
     } else {
         format!("this `{act}` rule is redundant: without it, what follows would still {verb} every packet it matches")
@@ -114,15 +111,15 @@ fn unneeded(ctx: &Context, u: &Unneeded) -> Diagnostic {
         .primary_label("changes no verdict")
         .help("delete it");
     if let Some(w) = &u.witness {
-        diag = diag
-            .witness(w.clone())
-            .note(format!(
-                "the witness below is {} by this rule, and would be without it",
-                v.map_or("decided", describe::verdict_participle)
-            ));
+        diag = diag.witness(w.clone()).note(format!(
+            "the witness below is {} by this rule, and would be without it",
+            v.map_or("decided", describe::verdict_participle)
+        ));
     }
     for d in u.by.iter().take(MAX_LABELS) {
-        let Some(span) = ctx.decider_span(d) else { continue };
+        let Some(span) = ctx.decider_span(d) else {
+            continue;
+        };
         let text = match d {
             Decider::Policy(_) => format!("the chain's policy would {verb} them"),
             _ => format!("would {verb} them"),

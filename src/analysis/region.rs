@@ -279,7 +279,9 @@ mod tests {
         // Without a base chain every packet is accepted: the region's
         // packets are found in what the hook accepts.
         let acc = an.accepted(Hook::Output, Approx::Over);
-        let s = nonroot_socket().states(FLOW_START).intersect(&user_sendable());
+        let s = nonroot_socket()
+            .states(FLOW_START)
+            .intersect(&user_sendable());
         let w = acc.intersect(&s.on(&an).unwrap()).witness().unwrap();
         assert!(matches!(w.owner, crate::ir::Owner::Socket { uid, .. } if uid != 0));
     }

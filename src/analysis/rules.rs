@@ -139,7 +139,11 @@ impl RuleFacts {
                         Coverage::Reached(p) => Some(p),
                         _ => None,
                     };
-                    Some(Unneeded { rule: r, by, witness })
+                    Some(Unneeded {
+                        rule: r,
+                        by,
+                        witness,
+                    })
                 }
                 _ => None,
             })
@@ -280,7 +284,10 @@ impl RuleBoxes {
         let witness_in = |region: Vec<ABox>| -> bool {
             !region.is_empty()
                 && region.len() <= MAX_PIECES
-                && matches!(matched.intersect(&BoxSet { boxes: region }).check(), Answer::Witness(_))
+                && matches!(
+                    matched.intersect(&BoxSet { boxes: region }).check(),
+                    Answer::Witness(_)
+                )
         };
         // A packet whose first later rule has the other verdict.
         let mut first_other = other.clone();
@@ -416,13 +423,16 @@ fn fate_in_chain(
     if unknown {
         return Some(Fate::Unknown);
     }
-    let same = by.iter().filter(|j| rules[j.index as usize].action.verdict() == Some(v)).find_map(|&j| {
-        witness_of(j, &mine).map(|p| Decision {
-            by: Decider::Rule(j),
-            verdict: Some(v),
-            witness: p,
-        })
-    });
+    let same = by
+        .iter()
+        .filter(|j| rules[j.index as usize].action.verdict() == Some(v))
+        .find_map(|&j| {
+            witness_of(j, &mine).map(|p| Decision {
+                by: Decider::Rule(j),
+                verdict: Some(v),
+                witness: p,
+            })
+        });
     Some(Fate::Same(same))
 }
 
@@ -467,7 +477,10 @@ pub fn label_dead(
             if let Some(span) = ctx.decider_span(&d.by) {
                 let what = match (d.by, d.verdict) {
                     (Decider::Policy(_), Some(v)) => {
-                        format!("the chain's policy {} the witness", super::describe::verdict_verb(v))
+                        format!(
+                            "the chain's policy {} the witness",
+                            super::describe::verdict_verb(v)
+                        )
                     }
                     (_, Some(v)) => format!("{} the witness", super::describe::verdict_verb(v)),
                     (_, None) => "decides the witness (a target hwc does not model)".to_string(),

@@ -34,9 +34,13 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
                 DefKind::Iface => "iface",
                 DefKind::List => "list",
             };
-            Diagnostic::new("unused", format!("{kind} `{}` is never used", d.name), d.span)
-                .primary_label("defined here")
-                .help("use it in a rule, or delete the definition")
+            Diagnostic::new(
+                "unused",
+                format!("{kind} `{}` is never used", d.name),
+                d.span,
+            )
+            .primary_label("defined here")
+            .help("use it in a rule, or delete the definition")
         })
         .collect()
 }

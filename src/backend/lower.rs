@@ -38,8 +38,11 @@ use crate::source::Span;
 
 use super::quote::{self, Dialect};
 
-/// The most kernel rules one IR rule may expand to before hwc refuses it.
-pub(crate) const EXPANSION_LIMIT: usize = 10_000;
+/// Above this many alternatives (the product of a rule's lists), a rule is
+/// not expanded into one kernel rule per combination: each list gets its
+/// own dispatch chain instead (see `lower_staged`), so the output grows
+/// with the sum of the list lengths, not their product.
+pub(crate) const STAGE_THRESHOLD: usize = 256;
 /// The most address ranges iptables gets as inline `! --src-range` matches
 /// in one rule; larger negated sets become exclusions.
 const XT_INLINE_NEGATED_RANGES: usize = 8;
@@ -191,6 +194,15 @@ pub(crate) struct Program {
 
 /// Lowers a policy for one target. Errors are reported all at once.
 pub(crate) fn lower(policy: &Policy, style: Style) -> Result<Program, Vec<Diagnostic>> {
+    lower_with(policy, style, STAGE_THRESHOLD)
+}
+
+/// [`lower`] with another staging threshold (tests force staging with 1).
+pub(crate) fn lower_with(
+    policy: &Policy,
+    style: Style,
+    stage_threshold: usize,
+) -> Result<Program, Vec<Diagnostic>> {
     let mut cx = Lowering {
         policy,
         style,
@@ -198,6 +210,7 @@ pub(crate) fn lower(policy: &Policy, style: Style) -> Result<Program, Vec<Diagno
         chains: Vec::new(),
         helpers: 0,
         diags: Vec::new(),
+        stage_threshold,
     };
     cx.check_policy();
     cx.name_chains();
@@ -230,6 +243,7 @@ struct Lowering<'a> {
     chains: Vec<KChain>,
     helpers: usize,
     diags: Vec<Diagnostic>,
+    stage_threshold: usize,
 }
 
 /// Where a rule sits: which interfaces are known to be empty there.
@@ -548,6 +562,13 @@ impl<'a> Lowering<'a> {
             }
         }
 
+        let combinations = lows
+            .iter()
+            .fold(1usize, |n, l| n.saturating_mul(l.alts.len().max(1)));
+        if combinations > self.stage_threshold {
+            return self.lower_staged(rule, &lows, cur, owner);
+        }
+
         let families = self.families();
         let mut alts = vec![KMatch::default()];
         let mut excludes: Vec<&KMatch> = Vec::new();
@@ -571,16 +592,6 @@ impl<'a> Lowering<'a> {
                         next.push(m);
                     }
                 }
-            }
-            if next.len() > EXPANSION_LIMIT {
-                return Err(Box::new(
-                    unsupported(
-                        format!("this rule expands to more than {EXPANSION_LIMIT} kernel rules"),
-                        rule.span,
-                    )
-                    .primary_label("its lists multiply")
-                    .help("split the rule, or move one of its lists into a user chain"),
-                ));
             }
             alts = next;
         }
@@ -712,6 +723,133 @@ impl<'a> Lowering<'a> {
         }
         self.chains[helper].rules.push(krule(last, action));
         Ok(cur)
+    }
+
+    /// Lowers a rule whose lists would multiply into too many kernel
+    /// rules: the tests with one alternative guard the entry, then one
+    /// dispatch chain per list, each `goto`ing the next, and a last helper
+    /// holds the exclusions and the action. Entered by `jump` (or, for
+    /// `return`/`goto`, by `goto` with a tail chain), every step after the
+    /// entry is a `goto`, so the helper's return or fall-through lands
+    /// after the entry, exactly as in [`Self::lower_rule`].
+    fn lower_staged(
+        &mut self,
+        rule: &Rule,
+        lows: &[CondLow],
+        cur: usize,
+        owner: &str,
+    ) -> Lowered<usize> {
+        let families = self.families();
+        let mut common = KMatch::default();
+        let mut stages: Vec<Vec<KMatch>> = Vec::new();
+        let mut limits = Vec::new();
+        let mut excludes: Vec<&KMatch> = Vec::new();
+        let mut limit_excludes: Vec<&KMatch> = Vec::new();
+        for low in lows {
+            limits.extend(low.limit);
+            if low.limit_exclusion {
+                limit_excludes.extend(&low.exclude);
+            } else {
+                excludes.extend(&low.exclude);
+            }
+            match low.alts.as_slice() {
+                [] => return Ok(cur),
+                [only] => {
+                    if !common.merge_into(only, families) {
+                        return Ok(cur);
+                    }
+                }
+                many => {
+                    let stage: Vec<KMatch> = many
+                        .iter()
+                        .filter_map(|a| KMatch::default().merge(a, families))
+                        .collect();
+                    if stage.is_empty() {
+                        return Ok(cur);
+                    }
+                    stages.push(stage);
+                }
+            }
+        }
+        let mut exclusions: Vec<KMatch> = Vec::new();
+        for e in excludes.into_iter().chain(limit_excludes) {
+            let Some(e) = KMatch::default().merge(e, families) else {
+                continue;
+            };
+            if e.is_always() {
+                return Ok(cur);
+            }
+            exclusions.push(e);
+        }
+        // The families that may reach the action, for the reject reason.
+        let reach: Vec<KMatch> = stages
+            .iter()
+            .flatten()
+            .filter_map(|a| common.merge(a, families))
+            .collect();
+        let action = self.action(rule, &reach)?;
+        let span = rule.span;
+        let comment = self.comment(rule);
+        let krule = |m: KMatch, action: KAction| KRule {
+            m,
+            action,
+            span,
+            comment: comment.clone(),
+        };
+        let mut last = KMatch {
+            limits,
+            ..KMatch::default()
+        };
+        if matches!(action, KAction::Reject(RejectSpec::TcpReset)) {
+            last.proto = Some(ir::dim::PROTO_TCP);
+        }
+        let split = matches!(action, KAction::Return | KAction::Goto(_));
+        let stage_ids: Vec<usize> = stages.iter().map(|_| self.new_chain(owner)).collect();
+        let helper = self.new_chain(owner);
+        let tail = split.then(|| self.new_chain(owner));
+        let name = |cx: &Self, i: usize| cx.chains[i].name.clone();
+        let tail_name = tail.map(|t| name(self, t));
+        let first = stage_ids.first().copied().unwrap_or(helper);
+        let enter = if split {
+            KAction::Goto(name(self, first))
+        } else {
+            KAction::Jump(name(self, first))
+        };
+        self.chains[cur].rules.push(krule(common, enter));
+        if let Some(t) = &tail_name {
+            self.chains[cur]
+                .rules
+                .push(krule(KMatch::default(), KAction::Goto(t.clone())));
+        }
+        for (k, stage) in stages.into_iter().enumerate() {
+            let next = name(self, stage_ids.get(k + 1).copied().unwrap_or(helper));
+            let id = stage_ids[k];
+            for a in stage {
+                self.chains[id]
+                    .rules
+                    .push(krule(a, KAction::Goto(next.clone())));
+            }
+            if let Some(t) = &tail_name {
+                self.chains[id]
+                    .rules
+                    .push(krule(KMatch::default(), KAction::Goto(t.clone())));
+            }
+        }
+        let skip = match &tail_name {
+            Some(t) => KAction::Goto(t.clone()),
+            None => KAction::Return,
+        };
+        for e in exclusions {
+            self.chains[helper].rules.push(krule(e, skip.clone()));
+        }
+        let has_limits = !last.limits.is_empty();
+        self.chains[helper].rules.push(krule(last, action));
+        if let (Some(t), true) = (&tail_name, has_limits) {
+            self.chains[helper]
+                .rules
+                .push(krule(KMatch::default(), KAction::Goto(t.clone())));
+        }
+        Ok(tail.unwrap_or(cur))
     }
 
     /// The kernel action of a rule; `alts` tell which families reach it.

@@ -9,7 +9,7 @@
 //! the verdict, on the sequence of log actions, and on how often each rate
 //! limit is evaluated (a limit consumes a token only when evaluated).
 
-use super::lower::{lower, KAction, KMatch, Program, Style};
+use super::lower::{lower, lower_with, KAction, KMatch, Program, Style};
 use crate::ir::*;
 use crate::source::{FileId, Span};
 use std::collections::HashMap;
@@ -673,7 +673,8 @@ fn lowered_chains_mean_what_the_ir_means() {
             Style::Nft(FamilySet::INET),
         ];
         for style in styles {
-            let Ok(prog) = lower(&pol, style) else {
+            // Once as written, once with every list staged in its own chain.
+            let (Ok(prog), Ok(staged)) = (lower(&pol, style), lower_with(&pol, style, 1)) else {
                 continue;
             };
             compiled += 1;
@@ -685,14 +686,16 @@ fn lowered_chains_mean_what_the_ir_means() {
                 };
                 let p = random_packet(&mut rng, hook, family);
                 let want = ir_eval(&pol, &p);
-                let got = k_eval(&prog, &p);
-                assert_eq!(
-                    got,
-                    want,
-                    "round {round}, {style:?}, packet {p:?}\npolicy:\n{}\nprogram:\n{}",
-                    dump_ir(&pol),
-                    dump_k(&prog)
-                );
+                for prog in [&prog, &staged] {
+                    let got = k_eval(prog, &p);
+                    assert_eq!(
+                        got,
+                        want,
+                        "round {round}, {style:?}, packet {p:?}\npolicy:\n{}\nprogram:\n{}",
+                        dump_ir(&pol),
+                        dump_k(prog)
+                    );
+                }
             }
         }
     }

@@ -2,11 +2,13 @@
 
 use super::args::{CheckArgs, Deny, Format};
 use super::{print_stdout, Exit, Terminal};
+use crate::analysis;
 use crate::diagnostics::render::{self, json, Counts, HumanOptions};
 use crate::diagnostics::Diagnostic;
 use crate::ir::Policy;
+use crate::report::sarif;
 use crate::source::{DiskLoader, FileLoader, SourceMap, Span};
-use crate::{analysis, sema};
+use rayon::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,12 @@ pub(crate) type LoadFn =
 pub(crate) type AnalyzeFn = fn(&Policy) -> Vec<Diagnostic>;
 
 pub fn run(args: &CheckArgs, term: &Terminal) -> Exit {
-    run_with(args, term, sema::load, analysis::analyze)
+    run_with(
+        args,
+        term,
+        super::input::loader_for(args.input),
+        analysis::analyze,
+    )
 }
 
 pub(crate) fn run_with(
@@ -27,9 +34,11 @@ pub(crate) fn run_with(
     load: LoadFn,
     analyze: AnalyzeFn,
 ) -> Exit {
+    // Files are independent: check them in parallel. `collect` keeps the
+    // order of the arguments, so the report does not depend on timing.
     let checked: Vec<Checked> = args
         .files
-        .iter()
+        .par_iter()
         .map(|path| check_file(path, load, analyze))
         .collect();
     let (text, exit) = report(&checked, args, term);
@@ -158,6 +167,26 @@ pub(crate) fn report(checked: &[Checked], args: &CheckArgs, term: &Terminal) -> 
             out.push('\n');
             out
         }
+        Format::Sarif => {
+            let files: Vec<sarif::FileDiagnostics> = checked
+                .iter()
+                .map(|c| sarif::FileDiagnostics {
+                    sources: &c.sources,
+                    diagnostics: &c.diagnostics,
+                })
+                .collect();
+            let log = sarif::log(&files, exit as i32);
+            match serde_json::to_string_pretty(&log) {
+                Ok(mut s) => {
+                    s.push('\n');
+                    s
+                }
+                Err(e) => {
+                    eprintln!("hwc: error: cannot serialise the report: {e}");
+                    return (String::new(), Exit::Failure);
+                }
+            }
+        }
         Format::Json => {
             let doc = json::Report {
                 version: json::VERSION,
@@ -214,7 +243,7 @@ impl FileLoader for RootLoader<'_> {
 }
 
 /// An I/O error in lowercase words, without the OS error number.
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
         NotFound => "no such file".into(),
@@ -243,6 +272,7 @@ mod tests {
             files,
             format,
             deny,
+            input: None,
         }
     }
 

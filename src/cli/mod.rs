@@ -5,7 +5,14 @@ pub mod apply;
 pub mod args;
 mod check;
 pub mod compile;
+pub mod diff;
 mod explain;
+mod fmt;
+mod generate;
+pub mod import;
+pub mod input;
+mod lsp;
+mod report;
 pub mod trace;
 
 use args::{Cli, ColorChoice, Command};
@@ -48,9 +55,16 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Report(a) => report::run(a, &term),
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
         Command::Trace(a) => trace::run(a, &term),
+        Command::Import(a) => import::run(a, &term),
+        Command::Diff(a) => diff::run(a, &term),
+        Command::Fmt(a) => fmt::run(a, &term),
+        Command::Lsp(a) => lsp::run(a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
     }
 }
 

@@ -11,11 +11,11 @@
 use super::{print_stdout, Exit, Terminal};
 use crate::diagnostics::render::{self, json, HumanOptions};
 use crate::ir::{ChainId, Family, Policy, Verdict};
+use crate::sema;
 use crate::source::{DiskLoader, SourceMap, Span};
 use crate::space::packet::parse_packet;
 use crate::space::reference::{self, Decider, Trace, Tri};
 use crate::space::RuleRef;
-use crate::sema;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -51,8 +51,14 @@ pub struct TraceArgs {
     pub packet: String,
 
     /// Output format: `human` or `json` (for tools).
-    #[arg(long, value_enum, default_value_t = super::args::Format::Human)]
-    pub format: super::args::Format,
+    #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+    pub format: TraceFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    Human,
+    Json,
 }
 
 pub(crate) fn run(args: &TraceArgs, term: &Terminal) -> Exit {
@@ -72,12 +78,16 @@ pub(crate) fn run(args: &TraceArgs, term: &Terminal) -> Exit {
     let Some(policy) = policy else {
         let failed = diags.iter().any(|d| d.code == "io");
         print_errors(&diags, &sources, term, args.format);
-        return if failed { Exit::Failure } else { Exit::Findings };
+        return if failed {
+            Exit::Failure
+        } else {
+            Exit::Findings
+        };
     };
     let t = reference::trace(&policy, &packet);
     let text = match args.format {
-        super::args::Format::Human => human(&policy, &sources, &t),
-        super::args::Format::Json => match serde_json::to_string_pretty(&document(&policy, &sources, &t)) {
+        TraceFormat::Human => human(&policy, &sources, &t),
+        TraceFormat::Json => match serde_json::to_string_pretty(&document(&policy, &sources, &t)) {
             Ok(mut s) => {
                 s.push('\n');
                 s
@@ -99,10 +109,10 @@ fn print_errors(
     diags: &[crate::diagnostics::Diagnostic],
     sources: &SourceMap,
     term: &Terminal,
-    format: super::args::Format,
+    format: TraceFormat,
 ) {
     match format {
-        super::args::Format::Human => {
+        TraceFormat::Human => {
             let opts = HumanOptions {
                 color: term.color,
                 unicode: true,
@@ -113,7 +123,7 @@ fn print_errors(
                 eprintln!();
             }
         }
-        super::args::Format::Json => {
+        TraceFormat::Json => {
             let all: Vec<json::JsonDiagnostic> =
                 diags.iter().map(|d| json::diagnostic(d, sources)).collect();
             if let Ok(s) = serde_json::to_string_pretty(&all) {
@@ -362,13 +372,23 @@ mod tests {
 
     #[test]
     fn the_deciding_rule_is_marked_and_the_policy_named() {
-        let src = "chain output policy drop {\n  accept oface lo\n  accept udp 53 to 192.0.2.53\n}\n";
+        let src =
+            "chain output policy drop {\n  accept oface lo\n  accept udp 53 to 192.0.2.53\n}\n";
         let t = trace_text(src, "output udp uid 33 to 192.0.2.53 port 53 new");
-        assert!(t.contains("verdict  accept, by the rule at t.hw:3:3"), "{t}");
+        assert!(
+            t.contains("verdict  accept, by the rule at t.hw:3:3"),
+            "{t}"
+        );
         assert!(t.contains("no match   accept oface lo"), "{t}");
-        assert!(t.contains("match      accept udp 53 to 192.0.2.53  → accept"), "{t}");
+        assert!(
+            t.contains("match      accept udp 53 to 192.0.2.53  → accept"),
+            "{t}"
+        );
         let t = trace_text(src, "output tcp uid 33 to 192.0.2.53 port 80");
         assert!(t.contains("by the default policy of chain `output`"), "{t}");
-        assert!(t.contains("end of chain `output`: its default policy drops"), "{t}");
+        assert!(
+            t.contains("end of chain `output`: its default policy drops"),
+            "{t}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::set::{PacketSet, SetAnswer};
 /// Sets of packets given as unions of concrete boxes.
 pub trait SetAlgebra {
     type Set: Clone;
-    fn from_boxes(&self, boxes: &[CBox]) -> Self::Set;
+    fn set_of(&self, boxes: &[CBox]) -> Self::Set;
     fn union(&self, a: &Self::Set, b: &Self::Set) -> Self::Set;
     fn intersect(&self, a: &Self::Set, b: &Self::Set) -> Self::Set;
     fn difference(&self, a: &Self::Set, b: &Self::Set) -> Self::Set;
@@ -54,7 +54,7 @@ const BUDGET: u64 = u64::MAX / 2;
 impl SetAlgebra for BoxAlgebra {
     type Set = PacketSet;
 
-    fn from_boxes(&self, boxes: &[CBox]) -> PacketSet {
+    fn set_of(&self, boxes: &[CBox]) -> PacketSet {
         let mut s = PacketSet::empty();
         for b in boxes {
             s = s.union(&PacketSet::from_box(self.abox(b)));

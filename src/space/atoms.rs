@@ -78,7 +78,10 @@ impl SpaceBuilder {
         if hi < dim::max(d) {
             self.cuts[i].push(hi + 1);
         }
-        if written {
+        // Address and port 0 are where wide ranges start, not values an
+        // admin wants to read in a witness.
+        let zero_unreadable = matches!(d, Dim::Src | Dim::Dst | Dim::Sport | Dim::Dport);
+        if written && !(lo == 0 && zero_unreadable) {
             self.written[i].push(lo);
         }
     }
@@ -140,7 +143,7 @@ impl SpaceBuilder {
 
     pub fn build(mut self) -> Space {
         let mut next_written: [Vec<u32>; D] = Default::default();
-        for d in 0..D {
+        for (d, nwd) in next_written.iter_mut().enumerate() {
             use rayon::slice::ParallelSliceMut;
             let cuts = &mut self.cuts[d];
             cuts.push(0);
@@ -162,7 +165,7 @@ impl SpaceBuilder {
                     nw[a] = a as u32;
                 }
             }
-            next_written[d] = nw;
+            *nwd = nw;
         }
         Space {
             cuts: self.cuts,

@@ -77,8 +77,8 @@ impl<T: Coord> Bx<T> {
     #[inline]
     pub fn contains_point(&self, p: &[T; D]) -> bool {
         let mut ok = true;
-        for d in 0..D {
-            ok &= self.lo[d] <= p[d] && p[d] <= self.hi[d];
+        for ((lo, hi), v) in self.lo.iter().zip(&self.hi).zip(p) {
+            ok &= lo <= v && v <= hi;
         }
         ok
     }

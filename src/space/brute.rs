@@ -58,7 +58,7 @@ impl BruteAlgebra {
 impl SetAlgebra for BruteAlgebra {
     type Set = Vec<bool>;
 
-    fn from_boxes(&self, boxes: &[CBox]) -> Vec<bool> {
+    fn set_of(&self, boxes: &[CBox]) -> Vec<bool> {
         self.points()
             .map(|p| boxes.iter().any(|b| b.contains_point(&p)))
             .collect()

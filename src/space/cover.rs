@@ -146,8 +146,8 @@ impl Coverer {
                 self.used.push(self.stack[k]);
                 return Step::Covered;
             }
-            for d in 0..D {
-                counts[d] += (c.lo[d] > q.lo[d]) as u32 + (c.hi[d] < q.hi[d]) as u32;
+            for (d, n) in counts.iter_mut().enumerate() {
+                *n += (c.lo[d] > q.lo[d]) as u32 + (c.hi[d] < q.hi[d]) as u32;
             }
         }
         let mut d = 0;

@@ -48,6 +48,7 @@ use crate::ir::{Action, ChainId, Family, Hook, Match, Packet, Policy, Verdict};
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Why an analysis could not be built.
@@ -59,6 +60,8 @@ pub enum EvalError {
     TooDeep { chain: ChainId },
     /// A shared space lacks an interval of the policy.
     Unaligned(Unaligned),
+    /// Sets of two analyses that do not share a space were combined.
+    DifferentSpaces,
 }
 
 impl std::fmt::Display for EvalError {
@@ -69,6 +72,12 @@ impl std::fmt::Display for EvalError {
             }
             EvalError::TooDeep { chain } => write!(f, "chain {} is nested too deeply", chain.0),
             EvalError::Unaligned(u) => write!(f, "{u}"),
+            EvalError::DifferentSpaces => {
+                write!(
+                    f,
+                    "the two analyses do not share a space (build them with `Analysis::pair`)"
+                )
+            }
         }
     }
 }
@@ -81,6 +90,8 @@ const MAX_TERMS: usize = 4_000_000;
 /// Budget of the emptiness checks that prune flow terms while walking.
 const PRUNE_BUDGET: u64 = 50_000;
 const INVALID_TAG: u32 = u32::MAX;
+/// Default total work of one bulk question (a few seconds at most).
+pub const DEFAULT_BULK_BUDGET: u64 = 1_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Seg {
@@ -96,6 +107,8 @@ struct Term {
     hook: Hook,
     pos: ABox,
     negs: Vec<Seg>,
+    /// More boxes to subtract (from [`EvalSet::minus`]).
+    extra: Vec<ABox>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +188,21 @@ struct Scratch {
     cov: Coverer,
     stack: Vec<u32>,
     tags: Vec<u32>,
+    negs: Vec<Seg>,
+    /// Work spent by the coverage checks run with this scratch.
+    spent: u64,
+    /// Upper bound on the budget of the next rule question (the rest of a
+    /// bulk question's total budget).
+    allowance: u64,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            allowance: u64::MAX,
+            ..Default::default()
+        }
+    }
 }
 
 /// The answer of an emptiness question about packets.
@@ -323,6 +351,7 @@ pub struct Analysis<'p> {
     boxes: Vec<ModeBoxes>,
     flows: Vec<Flow>,
     budget: u64,
+    bulk_budget: u64,
 }
 
 impl std::fmt::Debug for Analysis<'_> {
@@ -439,6 +468,7 @@ impl<'p> Analysis<'p> {
             boxes: Vec::new(),
             flows: Vec::new(),
             budget: DEFAULT_BUDGET,
+            bulk_budget: DEFAULT_BULK_BUDGET,
         };
         for &m in modes {
             let b = an.build_boxes(m)?;
@@ -524,12 +554,10 @@ impl<'p> Analysis<'p> {
                 Approx::Over => (plus, Some(Vec::new())),
                 Approx::Under => (minus, Some(Vec::new())),
             },
-            (Action::Opaque(_), minus) => match mode {
+            // An opaque target may end the chain with any verdict, or not.
+            (Action::Opaque(_), _) => match mode {
                 Approx::Over => (plus, Some(Vec::new())),
-                Approx::Under => {
-                    let _ = minus;
-                    (Vec::new(), Some(plus))
-                }
+                Approx::Under => (Vec::new(), Some(plus)),
             },
             (_, None) => (plus, None),
             (_, Some(minus)) => match mode {
@@ -544,7 +572,7 @@ impl<'p> Analysis<'p> {
             chain_insts: vec![Vec::new(); self.policy.chains.len()],
             ..Default::default()
         };
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch::new();
         let full = self.space.full();
         for h in Hook::ALL {
             let fam_box = |f: Family| -> ABox {
@@ -564,6 +592,7 @@ impl<'p> Analysis<'p> {
                     hook: h,
                     pos: fam_box(f),
                     negs: vec![Seg::Invalid(h)],
+                    extra: Vec::new(),
                 };
                 if base.is_some() && self.policy.family.contains(f) {
                     init.push(Open {
@@ -701,6 +730,7 @@ impl<'p> Analysis<'p> {
                             hook,
                             pos,
                             negs: t.closed_skipping(chain, j, w.skip),
+                            extra: Vec::new(),
                         });
                     }
                 }
@@ -801,6 +831,7 @@ impl<'p> Analysis<'p> {
                 hook,
                 pos: t.pos,
                 negs: t.closed_skipping(chain, n, w.skip),
+                extra: Vec::new(),
             });
         }
         if let (Some(f), Some(id)) = (w.flow.as_deref_mut(), id) {
@@ -837,7 +868,16 @@ impl<'p> Analysis<'p> {
             .into_iter()
             .filter(|t| {
                 !matches!(
-                    self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, PRUNE_BUDGET, false),
+                    self.check_core(
+                        mi,
+                        t.hook,
+                        &t.pos,
+                        &t.negs,
+                        &t.extra,
+                        s,
+                        PRUNE_BUDGET,
+                        false
+                    ),
                     Cover::Covered
                 )
             })
@@ -872,7 +912,7 @@ impl<'p> Analysis<'p> {
     }
 
     fn check_term(&self, mi: usize, t: &Term, s: &mut Scratch, budget: u64) -> Cover {
-        self.check_core(mi, t.hook, &t.pos, &t.negs, None, s, budget, true)
+        self.check_core(mi, t.hook, &t.pos, &t.negs, &t.extra, s, budget, true)
     }
 
     /// Is `pos` minus the segments' boxes empty? `readable` chooses the
@@ -884,7 +924,7 @@ impl<'p> Analysis<'p> {
         hook: Hook,
         pos: &ABox,
         negs: &[Seg],
-        extra: Option<Seg>,
+        more: &[ABox],
         s: &mut Scratch,
         budget: u64,
         readable: bool,
@@ -894,15 +934,17 @@ impl<'p> Analysis<'p> {
             return Cover::Covered;
         };
         self.gather(mi, negs, &q, s);
-        if let Some(e) = extra {
-            self.gather(mi, &[e], &q, s);
+        for b in more.iter().filter(|b| b.intersects(&q)) {
+            s.cov.push(*b, INVALID_TAG);
         }
         let probe = if readable {
             self.space.point(&self.space.pick(&q, Some(hook)))
         } else {
             self.quick_probe(&q)
         };
-        s.cov.run(&q, Some(&probe), budget)
+        let r = s.cov.run(&q, Some(&probe), budget);
+        s.spent += s.cov.work();
+        r
     }
 
     /// A point of a tightened box that is likely valid (cheap: no search).
@@ -955,33 +997,36 @@ impl<'p> Analysis<'p> {
         for &id in &f.chain_insts[r.chain.0 as usize] {
             let inst = &f.insts[id as usize];
             for t in inst.open.iter().filter(|t| t.join <= r.index) {
-                let extra = (t.join < r.index).then_some(Seg::Rules {
-                    chain: inst.chain,
-                    lo: t.join,
-                    hi: r.index,
-                });
+                // The term's segments plus this chain's rules before r.
+                let mut negs = std::mem::take(&mut s.negs);
+                negs.clear();
+                negs.extend_from_slice(&t.negs);
+                if t.join < r.index {
+                    negs.push(Seg::Rules {
+                        chain: inst.chain,
+                        lo: t.join,
+                        hi: r.index,
+                    });
+                }
                 for e in enter {
                     let Some(pos) = t.pos.intersect(e) else {
                         continue;
                     };
-                    match self.check_core(
-                        mi,
-                        inst.hook,
-                        &pos,
-                        &t.negs,
-                        extra,
-                        s,
-                        self.budget,
-                        readable,
-                    ) {
+                    let budget = self.budget.min(s.allowance);
+                    let res = self.check_core(mi, inst.hook, &pos, &negs, &[], s, budget, readable);
+                    match res {
                         Cover::Covered => {
                             let tags = s.cov.covering_tags();
                             s.tags.extend(tags);
                         }
                         Cover::Unknown => unknown = Some(inst.hook),
-                        Cover::Uncovered(w) => return (Cover::Uncovered(w), inst.hook),
+                        Cover::Uncovered(w) => {
+                            s.negs = negs;
+                            return (Cover::Uncovered(w), inst.hook);
+                        }
                     }
                 }
+                s.negs = negs;
             }
         }
         match unknown {
@@ -1125,6 +1170,14 @@ impl<'p> Analysis<'p> {
         self.budget = work;
     }
 
+    /// Sets the total work budget of one bulk question
+    /// ([`Analysis::coverage_all`], [`Analysis::covered_rules`]); once it is
+    /// spent, the remaining rules are answered `Unknown` (default
+    /// [`DEFAULT_BULK_BUDGET`]).
+    pub fn set_bulk_budget(&mut self, work: u64) {
+        self.bulk_budget = work;
+    }
+
     /// Number of call contexts in which the chain is evaluated (0: no base
     /// chain reaches it).
     pub fn contexts(&self, chain: ChainId) -> usize {
@@ -1153,6 +1206,7 @@ impl<'p> Analysis<'p> {
                     hook: inst.hook,
                     pos: t.pos,
                     negs: t.closed(inst.chain, r.index),
+                    extra: Vec::new(),
                 });
             }
         }
@@ -1207,6 +1261,7 @@ impl<'p> Analysis<'p> {
                                 hook,
                                 pos,
                                 negs: t.closed(inst.chain, j as u32),
+                                extra: Vec::new(),
                             });
                         }
                     }
@@ -1228,6 +1283,95 @@ impl<'p> Analysis<'p> {
         }
     }
 
+    /// The packets the hook gives `want`, split by what decides them: one
+    /// part per deciding rule (over all its call contexts), the base
+    /// chain's policy, and the packets the policy does not filter
+    /// (`NoBaseChain` / `FamilyNotFiltered`, accepted). The union of the
+    /// parts is [`Analysis::accepted`] / [`Analysis::dropped`]; empty parts
+    /// may be listed.
+    pub fn decision_parts(
+        &self,
+        hook: Hook,
+        a: Approx,
+        want: Verdict,
+    ) -> Vec<(Decider, EvalSet<'_>)> {
+        let all = self.decisions(hook, a, want);
+        let mi = all.mi;
+        let f = &self.flows[mi];
+        let mut parts: Vec<(Decider, EvalSet<'_>)> = Vec::new();
+        let mut by_rule: std::collections::BTreeMap<RuleRef, usize> = Default::default();
+        for inst in f.insts.iter().filter(|i| i.hook == hook) {
+            let rules = &self.policy.chains[inst.chain as usize].rules;
+            for (j, rule) in rules.iter().enumerate() {
+                let applies = match rule.action.verdict() {
+                    Some(v) => v == want,
+                    None => matches!(rule.action, Action::Opaque(_)),
+                };
+                if !applies {
+                    continue;
+                }
+                let r = RuleRef {
+                    chain: ChainId(inst.chain),
+                    index: j as u32,
+                };
+                let k = *by_rule.entry(r).or_insert_with(|| {
+                    parts.push((
+                        Decider::Rule(r),
+                        EvalSet {
+                            an: self,
+                            mi,
+                            terms: Vec::new(),
+                        },
+                    ));
+                    parts.len() - 1
+                });
+                let (ea, eb) =
+                    self.boxes[mi].enter[(self.off[inst.chain as usize] + j as u32) as usize];
+                let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+                for t in inst.open.iter().filter(|t| t.join <= j as u32) {
+                    for e in enter {
+                        if let Some(pos) = t.pos.intersect(e) {
+                            parts[k].1.terms.push(Term {
+                                hook,
+                                pos,
+                                negs: t.closed(inst.chain, j as u32),
+                                extra: Vec::new(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(base) = self.policy.base_chain(hook) {
+            if self.policy.chain(base).policy.unwrap_or(Verdict::Accept) == want {
+                parts.push((
+                    Decider::Policy(base),
+                    EvalSet {
+                        an: self,
+                        mi,
+                        terms: f.ends[hi(hook)].clone(),
+                    },
+                ));
+            }
+        }
+        if want == Verdict::Accept && !f.free[hi(hook)].is_empty() {
+            let d = if self.policy.base_chain(hook).is_none() {
+                Decider::NoBaseChain
+            } else {
+                Decider::FamilyNotFiltered
+            };
+            parts.push((
+                d,
+                EvalSet {
+                    an: self,
+                    mi,
+                    terms: f.free[hi(hook)].clone(),
+                },
+            ));
+        }
+        parts
+    }
+
     /// The packets the hook accepts: `Accept⁺` under `Over`, `Accept⁻`
     /// under `Under`. Includes families the policy does not filter.
     pub fn accepted(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
@@ -1243,7 +1387,7 @@ impl<'p> Analysis<'p> {
     /// `Covered` is a sound "never matches"; under `Under`, `Reached` is a
     /// definite witness.
     pub fn coverage(&self, r: RuleRef, a: Approx) -> Coverage {
-        self.coverage_with(r, a, &mut Scratch::default())
+        self.coverage_with(r, a, &mut Scratch::new())
     }
 
     fn coverage_with(&self, r: RuleRef, a: Approx, s: &mut Scratch) -> Coverage {
@@ -1262,13 +1406,33 @@ impl<'p> Analysis<'p> {
     /// [`Analysis::coverage`] of every rule, on all cores.
     pub fn coverage_all(&self, a: Approx) -> Vec<(RuleRef, Coverage)> {
         let total = *self.off.last().unwrap_or(&0);
+        let spent = AtomicU64::new(0);
         (0..total)
             .into_par_iter()
-            .map_init(Scratch::default, |s, g| {
+            .map_init(Scratch::new, |s, g| {
                 let r = self.rule_of(g);
-                (r, self.coverage_with(r, a, s))
+                let res = self.bulk_step(&spent, s, |s| self.coverage_with(r, a, s));
+                (r, res)
             })
             .collect()
+    }
+
+    /// Runs one question of a bulk question within what is left of its
+    /// total budget.
+    fn bulk_step<T>(
+        &self,
+        spent: &AtomicU64,
+        s: &mut Scratch,
+        f: impl FnOnce(&mut Scratch) -> T,
+    ) -> T {
+        s.allowance = self
+            .bulk_budget
+            .saturating_sub(spent.load(Ordering::Relaxed));
+        s.spent = 0;
+        let res = f(s);
+        spent.fetch_add(s.spent, Ordering::Relaxed);
+        s.allowance = u64::MAX;
+        res
     }
 
     /// The rules that are never applied to any packet (sound under
@@ -1278,11 +1442,12 @@ impl<'p> Analysis<'p> {
     pub fn covered_rules(&self, a: Approx) -> Vec<(RuleRef, Vec<RuleRef>)> {
         let total = *self.off.last().unwrap_or(&0);
         let mi = self.mode(a);
+        let spent = AtomicU64::new(0);
         (0..total)
             .into_par_iter()
-            .map_init(Scratch::default, |s, g| {
+            .map_init(Scratch::new, |s, g| {
                 let r = self.rule_of(g);
-                match self.rule_cover(mi, r, s, false) {
+                match self.bulk_step(&spent, s, |s| self.rule_cover(mi, r, s, false)) {
                     (Cover::Covered, _) => {
                         let mut tags = std::mem::take(&mut s.tags);
                         let by = self.covering_rules(&mut tags);
@@ -1293,6 +1458,31 @@ impl<'p> Analysis<'p> {
                 }
             })
             .flatten()
+            .collect()
+    }
+
+    /// The earlier rules of the same chain whose leave sets meet this
+    /// rule's match (a cheap index query: no emptiness check, so a listed
+    /// rule may share only packets that never get this far).
+    pub fn earlier_overlapping(&self, r: RuleRef, a: Approx) -> Vec<RuleRef> {
+        let mi = self.mode(a);
+        let mb = &self.boxes[mi];
+        let chain = r.chain.0 as usize;
+        let off = self.off[chain];
+        let (ea, eb) = mb.enter[self.global(r) as usize];
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        for e in &mb.arena[ea as usize..eb as usize] {
+            mb.leave_index[chain]
+                .query(e, off, off + r.index, &mut stack, |_, g| out.push(g - off));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.into_iter()
+            .map(|index| RuleRef {
+                chain: r.chain,
+                index,
+            })
             .collect()
     }
 
@@ -1316,7 +1506,7 @@ impl<'p> Analysis<'p> {
         let idx = mb.enter_index[chain as usize]
             .as_ref()
             .unwrap_or(&mb.leave_index[chain as usize]);
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut found: Vec<Overlap> = Vec::new();
         for &id in &f.chain_insts[chain as usize] {
             let inst = &f.insts[id as usize];
@@ -1342,6 +1532,7 @@ impl<'p> Analysis<'p> {
                             hook: inst.hook,
                             pos,
                             negs: t.closed(chain, j),
+                            extra: Vec::new(),
                         };
                         if let Cover::Uncovered(w) = self.check_term(mi, &term, &mut s, self.budget)
                         {
@@ -1378,8 +1569,8 @@ impl<'p> Analysis<'p> {
         let mut by: Vec<Decider> = Vec::new();
         let mut unknown = false;
         let mut needed: Option<Packet> = None;
-        let mut s = Scratch::default();
-        let mut s2 = Scratch::default();
+        let mut s = Scratch::new();
+        let mut s2 = Scratch::new();
         for &id in &f.chain_insts[chain as usize] {
             let inst = &f.insts[id as usize];
             let mut init = Vec::new();
@@ -1604,7 +1795,15 @@ impl<'p> Analysis<'p> {
         never: &dyn Fn(RuleRef) -> bool,
         max: usize,
     ) -> EntryDecisions {
-        self.decide_from(self.mode(a), chain, &region.boxes, false, wanted, never, max)
+        self.decide_from(
+            self.mode(a),
+            chain,
+            &region.boxes,
+            false,
+            wanted,
+            never,
+            max,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1652,6 +1851,7 @@ impl<'p> Analysis<'p> {
                             hook: inst.hook,
                             pos: t.pos,
                             negs: t.negs.clone(),
+                            extra: Vec::new(),
                         };
                         !matches!(
                             self.check_term(mi, &term, &mut s2, self.budget),
@@ -1726,6 +1926,7 @@ impl<'p> Analysis<'p> {
 
     /// Follows `init` from rule `start` of instance `id` to the end of the
     /// hook, reporting every decision (and the policy at the end).
+    #[allow(clippy::too_many_arguments)]
     fn continue_from(
         &self,
         mi: usize,
@@ -1812,7 +2013,7 @@ impl std::fmt::Debug for EvalSet<'_> {
 impl<'a> EvalSet<'a> {
     /// Is the set empty? A witness is a readable packet.
     pub fn check(&self) -> Answer {
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut unknown = false;
         for t in &self.terms {
             match self.an.check_term(self.mi, t, &mut s, self.an.budget) {
@@ -1846,10 +2047,51 @@ impl<'a> EvalSet<'a> {
                         hook: t.hook,
                         pos,
                         negs: t.negs.clone(),
+                        extra: t
+                            .extra
+                            .iter()
+                            .filter(|x| x.intersects(&pos))
+                            .copied()
+                            .collect(),
                     });
                 }
             }
         }
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms,
+        }
+    }
+
+    /// The packets of the set at one hook (a rule of a user chain that
+    /// several hooks reach decides packets at each of them).
+    pub fn at_hook(&self, hook: Hook) -> EvalSet<'a> {
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms: self
+                .terms
+                .iter()
+                .filter(|t| t.hook == hook)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The set without the packets of a union of boxes (e.g. the entries
+    /// of an `egress` block).
+    pub fn minus(&self, bs: &BoxSet) -> EvalSet<'a> {
+        let terms = self
+            .terms
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.extra
+                    .extend(bs.boxes.iter().filter(|b| b.intersects(&t.pos)));
+                t
+            })
+            .collect();
         EvalSet {
             an: self.an,
             mi: self.mi,
@@ -1876,6 +2118,7 @@ impl<'a> EvalSet<'a> {
         self.terms.iter().any(|t| {
             t.hook == p.hook
                 && t.pos.contains_point(&pt)
+                && !t.extra.iter().any(|b| b.contains_point(&pt))
                 && !self.an.neg_holds(self.mi, &t.negs, &pt, &mut stack)
         })
     }
@@ -1883,12 +2126,13 @@ impl<'a> EvalSet<'a> {
     /// The set as an owned [`PacketSet`], restricted to one hook (each
     /// term's negative boxes are copied: fine for hwc-sized policies).
     pub fn materialize(&self, hook: Hook) -> PacketSet {
-        let mut s = Scratch::default();
+        let mut s = Scratch::new();
         let mut out = PacketSet::empty();
         for t in self.terms.iter().filter(|t| t.hook == hook) {
             s.cov.clear();
             self.an.gather(self.mi, &t.negs, &t.pos, &mut s);
-            let negs: Vec<ABox> = (0..s.cov.len()).map(|i| s.cov.candidate(i)).collect();
+            let mut negs: Vec<ABox> = (0..s.cov.len()).map(|i| s.cov.candidate(i)).collect();
+            negs.extend_from_slice(&t.extra);
             out = out.union(&PacketSet::with_holes(t.pos, negs));
         }
         out
@@ -1916,14 +2160,13 @@ impl Analysis<'_> {
     }
 }
 
-/// A packet in both sets, if any (the sets may come from two analyses
-/// that share a space).
-pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
-    assert!(
-        Arc::ptr_eq(&x.an.space, &y.an.space),
-        "sets of different spaces"
-    );
-    let mut s = Scratch::default();
+/// A packet in both sets, if any. The sets may come from two analyses,
+/// which must share a space (see [`Analysis::pair`]).
+pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
+    if !Arc::ptr_eq(&x.an.space, &y.an.space) {
+        return Err(EvalError::DifferentSpaces);
+    }
+    let mut s = Scratch::new();
     let mut unknown = false;
     let shape = x.an.space.shape();
     let idx = BoxIndex::build(
@@ -1935,11 +2178,12 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
         &shape,
     );
     let mut stack = Vec::new();
+    let mut hits = Vec::new();
     for a in &x.terms {
-        let mut hits = Vec::new();
+        hits.clear();
         idx.query(&a.pos, 0, u32::MAX, &mut stack, |_, i| hits.push(i));
         hits.sort_unstable();
-        for i in hits {
+        for &i in &hits {
             let b = &y.terms[i as usize];
             if a.hook != b.hook {
                 continue;
@@ -1947,33 +2191,34 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Answer {
             let Some(pos) = a.pos.intersect(&b.pos) else {
                 continue;
             };
-            let t = Term {
-                hook: a.hook,
-                pos,
-                negs: a.negs.clone(),
+            let Some(q) = x.an.tighten(&pos, a.hook) else {
+                continue;
             };
             s.cov.clear();
-            x.an.gather(x.mi, &t.negs, &t.pos, &mut s);
-            y.an.gather(y.mi, &b.negs, &t.pos, &mut s);
-            let probe = x.an.space.point(&x.an.space.pick(&pos, Some(a.hook)));
-            match s.cov.run(&pos, Some(&probe), x.an.budget) {
+            x.an.gather(x.mi, &a.negs, &q, &mut s);
+            y.an.gather(y.mi, &b.negs, &q, &mut s);
+            for e in a.extra.iter().chain(&b.extra).filter(|e| e.intersects(&q)) {
+                s.cov.push(*e, INVALID_TAG);
+            }
+            let probe = x.an.space.point(&x.an.space.pick(&q, Some(a.hook)));
+            match s.cov.run(&q, Some(&probe), x.an.budget) {
                 Cover::Covered => {}
-                Cover::Uncovered(w) => return Answer::Witness(x.an.packet(&w, a.hook)),
+                Cover::Uncovered(w) => return Ok(Answer::Witness(x.an.packet(&w, a.hook))),
                 Cover::Unknown => unknown = true,
             }
         }
     }
-    if unknown {
+    Ok(if unknown {
         Answer::Unknown
     } else {
         Answer::Empty
-    }
+    })
 }
 
 /// Do two analyses (built with [`Analysis::pair`]) accept the same packets
 /// at `hook`? A definite difference is looked for in `Accept⁻`/`Drop⁻`
 /// first; a possible one in `Accept⁺`/`Drop⁺`.
-pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
+pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Result<Comparison, EvalError> {
     let mut unknown = false;
     for (approx, definite) in [(Approx::Under, true), (Approx::Over, false)] {
         let pairs = [
@@ -1991,15 +2236,15 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
             ),
         ];
         for (x, y, left, right) in &pairs {
-            match intersection(x, y) {
+            match intersection(x, y)? {
                 Answer::Empty => {}
                 Answer::Witness(packet) => {
-                    return Comparison::Differ {
+                    return Ok(Comparison::Differ {
                         packet,
                         left: *left,
                         right: *right,
                         definite,
-                    }
+                    });
                 }
                 Answer::Unknown => unknown = true,
             }
@@ -2008,11 +2253,11 @@ pub fn compare(a: &Analysis, b: &Analysis, hook: Hook) -> Comparison {
             break;
         }
     }
-    if unknown {
+    Ok(if unknown {
         Comparison::Unknown
     } else {
         Comparison::Same
-    }
+    })
 }
 
 #[cfg(test)]
@@ -2091,6 +2336,49 @@ mod tests {
     }
 
     #[test]
+    fn policy_reach_unfiltered_and_at_hook_split_the_accepted_set() {
+        let mut p = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![cond(tcp(22, 22))], Action::Jump(ChainId(1)))],
+            ),
+            chain(
+                "guard",
+                ChainKind::User,
+                None,
+                vec![rule(vec![], Action::Accept)],
+            ),
+        ]);
+        p.family = FamilySet::IP;
+        let an = Analysis::new(&p).unwrap();
+        let w = an
+            .policy_reach(Hook::Input, Approx::Over)
+            .witness()
+            .unwrap();
+        assert_eq!((w.family, w.hook), (Family::V4, Hook::Input));
+        assert!(
+            !(w.proto == 6 && w.dport == Some(22)),
+            "tcp 22 is decided by the user chain: {w}"
+        );
+        let free = an.unfiltered(Hook::Input).witness().unwrap();
+        assert_eq!(free.family, Family::V6);
+        assert_eq!(
+            an.policy_reach(Hook::Output, Approx::Over).is_empty(),
+            Some(true)
+        );
+        let out = an.unfiltered(Hook::Output).witness().unwrap();
+        assert_eq!(out.hook, Hook::Output);
+        let (_, d) = an.decides(r(1, 0), Approx::Over).unwrap();
+        assert_eq!(
+            d.at_hook(Hook::Input).witness().map(|p| p.dport),
+            Some(Some(22))
+        );
+        assert_eq!(d.at_hook(Hook::Output).is_empty(), Some(true));
+    }
+
+    #[test]
     fn a_rule_covered_only_by_two_earlier_rules_together_is_found() {
         let p = policy(vec![chain(
             "input",
@@ -2130,6 +2418,11 @@ mod tests {
                 by: vec![r(0, 0), r(0, 1)]
             }
         );
+        assert_eq!(
+            an.earlier_overlapping(r(0, 2), Approx::Over),
+            vec![r(0, 0), r(0, 1)]
+        );
+        assert_eq!(an.overlaps(r(0, 2), Approx::Over).len(), 1);
         assert_eq!(an.redundancy(r(0, 2)), Redundancy::Redundant { by: vec![] });
         match an.redundancy(r(0, 1)) {
             Redundancy::Needed(p) => assert_eq!(p.proto, 6),
@@ -2145,7 +2438,10 @@ mod tests {
                 "input",
                 ChainKind::Base(Hook::Input),
                 Some(Verdict::Accept),
-                vec![rule(vec![], Action::Jump(ChainId(1))), rule(vec![cond(tcp(20, 30))], Action::Accept)],
+                vec![
+                    rule(vec![], Action::Jump(ChainId(1))),
+                    rule(vec![cond(tcp(20, 30))], Action::Accept),
+                ],
             ),
             chain(
                 "x",
@@ -2158,7 +2454,10 @@ mod tests {
             ),
         ]);
         let an = Analysis::new(&p).unwrap();
-        assert!(matches!(an.coverage(r(0, 1), Approx::Over), Coverage::Covered { .. }));
+        assert!(matches!(
+            an.coverage(r(0, 1), Approx::Over),
+            Coverage::Covered { .. }
+        ));
         let other = an.entry_decisions(r(0, 1), Approx::Over, &|v| v != Some(Verdict::Accept), 4);
         assert!(!other.unknown);
         assert_eq!(other.found.len(), 1);
@@ -2166,7 +2465,10 @@ mod tests {
         assert!((20..=25).contains(&other.found[0].witness.dport.unwrap()));
         let all = an.entry_decisions(r(0, 1), Approx::Over, &|_| true, 4);
         let by: Vec<_> = all.found.iter().map(|d| d.by).collect();
-        assert!(by.contains(&Decider::Rule(r(1, 1))) && by.len() == 2, "{by:?}");
+        assert!(
+            by.contains(&Decider::Rule(r(1, 1))) && by.len() == 2,
+            "{by:?}"
+        );
         // A rule in `x` that no packet entering `x` matches: the walk starts
         // at the caller instead (input's policy accepts udp).
         let p2 = policy(vec![
@@ -2176,13 +2478,21 @@ mod tests {
                 Some(Verdict::Accept),
                 vec![rule(vec![cond(tcp(0, 65535))], Action::Jump(ChainId(1)))],
             ),
-            chain("x", ChainKind::User, None, vec![rule(vec![cond(Test::L4(vec![L4 {
-                proto: 17,
-                sport: None,
-                dport: None,
-                icmp: None,
-                service: None,
-            }]))], Action::Drop)]),
+            chain(
+                "x",
+                ChainKind::User,
+                None,
+                vec![rule(
+                    vec![cond(Test::L4(vec![L4 {
+                        proto: 17,
+                        sport: None,
+                        dport: None,
+                        icmp: None,
+                        service: None,
+                    }]))],
+                    Action::Drop,
+                )],
+            ),
         ]);
         let an = Analysis::new(&p2).unwrap();
         let d = an.entry_decisions(r(1, 0), Approx::Over, &|_| true, 4);
@@ -2220,13 +2530,81 @@ mod tests {
         assert!(acc.contains(&pk("input tcp from 0.0.0.7 port 80")));
         assert!(!acc.contains(&pk("input tcp from 0.0.0.10 port 80")));
         assert!(!acc.contains(&pk("input udp from 0.0.0.7 port 80")));
-        assert!(acc.contains(&pk("input ip6 proto gre")) == false);
+        assert!(!acc.contains(&pk("input ip6 proto gre")));
         // The accept rule is reached only by returned packets.
         match an.coverage(r(0, 1), Approx::Over) {
-            Coverage::Reached(w) => assert_eq!(w.src.to_string(), "0.0.0.5"),
+            Coverage::Reached(w) => {
+                assert_eq!(
+                    w.to_string(),
+                    "input tcp 0.0.0.5:40000 → 203.0.113.7:80 iif eth0 (new)"
+                )
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(an.contexts(ChainId(1)), 1);
+    }
+
+    #[test]
+    fn egress_style_question_with_minus() {
+        // output: accept uid 0; accept udp 53 to 192.0.2.53; accept tcp; policy drop
+        let resolver = Test::Dst(AddrSet {
+            name: None,
+            ranges: vec![AddrRange {
+                family: Family::V4,
+                lo: 0xC000_0235,
+                hi: 0xC000_0235,
+            }],
+        });
+        let udp53 = Test::L4(vec![L4 {
+            proto: 17,
+            sport: None,
+            dport: Some(PortSet {
+                name: None,
+                ranges: vec![(53, 53)],
+            }),
+            icmp: None,
+            service: None,
+        }]);
+        let root = Test::Uid(vec![OwnerRange {
+            lo: 0,
+            hi: 0,
+            host_name: None,
+        }]);
+        let p = policy(vec![chain(
+            "output",
+            ChainKind::Base(Hook::Output),
+            Some(Verdict::Drop),
+            vec![
+                rule(vec![cond(root.clone())], Action::Accept),
+                rule(
+                    vec![cond(udp53.clone()), cond(resolver.clone())],
+                    Action::Accept,
+                ),
+                rule(vec![cond(tcp(0, 65535))], Action::Accept),
+            ],
+        )]);
+        let an = Analysis::new(&p).unwrap();
+        // Q: new flows from user sockets that are not root.
+        let mut not_root = cond(root);
+        not_root.negated = true;
+        let q = Match {
+            conds: vec![cond(Test::State(vec![CtState::New])), not_root],
+        };
+        let allowed = Match {
+            conds: vec![cond(udp53), cond(resolver)],
+        };
+        let q = an.match_set(&q, Approx::Over).unwrap();
+        let allowed = an.match_set(&allowed, Approx::Under).unwrap();
+        let extra = an
+            .accepted(Hook::Output, Approx::Over)
+            .intersect(&q)
+            .minus(&allowed);
+        let w = extra.witness().expect("tcp is undeclared egress");
+        assert_eq!(w.proto, 6);
+        assert!(matches!(w.owner, Owner::Socket { uid, .. } if uid != 0));
+        assert_eq!(w.state, CtState::New);
+        assert!(!extra.contains(&"output udp uid 5 to 192.0.2.53 port 53".parse().unwrap()));
+        assert!(extra.contains(&"output tcp uid 5 to 192.0.2.53 port 53".parse().unwrap()));
     }
 
     #[test]

@@ -28,8 +28,10 @@ pub struct PacketSet {
     negs: Vec<ABox>,
 }
 
-/// The answer of an emptiness question.
+/// The answer of an emptiness question. (One is returned per question,
+/// never stored in bulk: the inline witness is fine.)
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SetAnswer {
     Empty,
     /// A concrete point of the set (see [`super::packet::from_coords`]).

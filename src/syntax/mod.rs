@@ -16,6 +16,7 @@ pub mod ast;
 mod build;
 mod expected;
 mod fast;
+pub mod fmt;
 mod grammar;
 mod parser;
 #[cfg(test)]

@@ -229,7 +229,8 @@ pub fn random_policy(g: &mut Gen, unknowns: bool) -> Policy {
     let nu = g.below(4);
     let mut chains = Vec::new();
     for k in 0..nb + nu {
-        let user = k >= nb;
+        let hook = hooks.get(k).copied();
+        let user = hook.is_none();
         let n = g.below(8);
         let mut rules = Vec::new();
         for _ in 0..n {
@@ -256,11 +257,9 @@ pub fn random_policy(g: &mut Gen, unknowns: bool) -> Policy {
             };
             rules.push(rule(conds, action));
         }
-        let (name, kind, policy) = if user {
-            (format!("u{k}"), ChainKind::User, None)
-        } else {
-            let h = hooks[k];
-            (
+        let (name, kind, policy) = match hook {
+            None => (format!("u{k}"), ChainKind::User, None),
+            Some(h) => (
                 h.name().to_string(),
                 ChainKind::Base(h),
                 g.pick(&[
@@ -269,7 +268,7 @@ pub fn random_policy(g: &mut Gen, unknowns: bool) -> Policy {
                     Some(Verdict::Drop),
                     None,
                 ]),
-            )
+            ),
         };
         chains.push(Chain {
             name,
