@@ -32,6 +32,7 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let p = ctx.policy;
     let mut out = Vec::new();
     let filtered = ctx.boxes(&Region::all().families(p.family));
+    let new_flows = ctx.boxes(&Region::all().states(&[crate::ir::CtState::New]));
     for hook in Hook::ALL {
         match p.base_chain(hook) {
             Some(c) => {
@@ -50,7 +51,13 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
                     match an.policy_reach(hook, Approx::Over).check() {
                         Answer::Empty => continue,
                         Answer::Witness(w) => {
-                            let w = an.policy_reach(hook, Approx::Under).witness().unwrap_or(w);
+                            // A new connection shows it best, when one gets there.
+                            let under = an.policy_reach(hook, Approx::Under);
+                            let w = new_flows
+                                .as_ref()
+                                .and_then(|n| under.intersect(n).witness())
+                                .or_else(|| under.witness())
+                                .unwrap_or(w);
                             d = d.witness(w).note(
                                 "the witness below reaches the end of the chain and is accepted",
                             );
@@ -79,7 +86,12 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
                     hook.name()
                 ));
                 if let (Some(an), Some(f)) = (ctx.analysis(), &filtered) {
-                    if let Some(w) = an.unfiltered(hook).intersect(f).witness() {
+                    let all = an.unfiltered(hook).intersect(f);
+                    let w = new_flows
+                        .as_ref()
+                        .and_then(|n| all.intersect(n).witness())
+                        .or_else(|| all.witness());
+                    if let Some(w) = w {
                         d = d.witness(w);
                     }
                 }

@@ -26,7 +26,7 @@
 //! `accept icmpv6 nd-router-solicit, nd-router-advert, nd-neighbor-solicit,
 //! nd-neighbor-advert` (and the MLD types if the host uses multicast).
 
-use super::region::{icmpv6_control, MLD_TYPES, ND_TYPES};
+use super::region::{icmpv6_control, LINK_LOCAL, LINK_MULTICAST, MLD_TYPES, ND_TYPES};
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::ir::dim::{self, Dim};
@@ -51,26 +51,31 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
         };
         let mut blocked: Vec<(u8, Decision)> = Vec::new();
         for &t in ND_TYPES.iter().chain(MLD_TYPES) {
-            let mut region = icmpv6_control(&[t]).hook(hook);
-            region = match hook {
-                Hook::Output => region
-                    .not_loopback(Dim::Oif)
-                    .with(Dim::Uid, &[(dim::KERNEL_SOCKET, dim::KERNEL_SOCKET)])
-                    .with(Dim::Gid, &[(dim::KERNEL_SOCKET, dim::KERNEL_SOCKET)]),
-                _ => region.not_loopback(Dim::Iif),
-            };
-            let Some(boxes) = ctx.boxes(&region) else {
-                continue;
-            };
-            let may_drop = ctx.decisions_in(
-                chain,
-                &boxes,
-                Approx::Over,
-                &|v| v != Some(Verdict::Accept),
-                1,
-            );
-            if let Some(d) = may_drop.found.into_iter().next() {
-                blocked.push((t, d));
+            // Multicast first (solicitations, advertisements to all
+            // nodes), then link-local unicast (reachability checks).
+            for dst in [LINK_MULTICAST, LINK_LOCAL] {
+                let mut region = icmpv6_control(&[t], dst).hook(hook);
+                region = match hook {
+                    Hook::Output => region
+                        .not_loopback(Dim::Oif)
+                        .with(Dim::Uid, &[(dim::KERNEL_SOCKET, dim::KERNEL_SOCKET)])
+                        .with(Dim::Gid, &[(dim::KERNEL_SOCKET, dim::KERNEL_SOCKET)]),
+                    _ => region.not_loopback(Dim::Iif),
+                };
+                let Some(boxes) = ctx.boxes(&region) else {
+                    continue;
+                };
+                let may_drop = ctx.decisions_in(
+                    chain,
+                    &boxes,
+                    Approx::Over,
+                    &|v| v != Some(Verdict::Accept),
+                    1,
+                );
+                if let Some(d) = may_drop.found.into_iter().next() {
+                    blocked.push((t, d));
+                    break;
+                }
             }
         }
         if blocked.is_empty() {
@@ -108,11 +113,19 @@ fn finding(
         format!("chain `{}` drops ICMPv6 {what}", c.name),
         c.span,
     )
-    .primary_label(format!("drops {}", names.join(", ")))
-    .note(match hook {
-        Hook::Input => "these packets are UNTRACKED: `state established, related` does not admit them",
-        _ => "the kernel sends these packets from its own socket, in state UNTRACKED: neither `state established, related` nor `user` rules admit them",
+    .primary_label(if nd {
+        "drops neighbour discovery"
+    } else {
+        "drops multicast listener discovery"
     })
+    .note(format!(
+        "dropped: {}; {}",
+        names.join(", "),
+        match hook {
+            Hook::Input => "these packets are UNTRACKED: `state established, related` does not admit them",
+            _ => "the kernel sends these packets from its own socket, in state UNTRACKED: neither `state established, related` nor `user` rules admit them",
+        }
+    ))
     .help(format!(
         "accept them early in `{}`: `accept icmpv6 {}`",
         c.name,

@@ -20,7 +20,7 @@
 //! IPv6 ruleset. If the host really has no IPv6, add
 //! `@allow(ipv6-unfiltered)` to a built-in chain.
 
-use super::region::Region;
+use super::region::{Region, GLOBAL_UNICAST};
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::ir::dim::Dim;
@@ -46,6 +46,10 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     let probe = Region::all()
         .at(Dim::Family, 1)
         .hook(Hook::Input)
+        .not_loopback(Dim::Iif)
+        .with(Dim::Src, &[GLOBAL_UNICAST])
+        .with(Dim::Dst, &[GLOBAL_UNICAST])
+        .at(Dim::Dport, 22)
         .states(&[crate::ir::CtState::New])
         .at(Dim::Proto, crate::ir::dim::PROTO_TCP as u128);
     if let (Some(an), Some(b)) = (ctx.analysis(), ctx.boxes(&probe)) {

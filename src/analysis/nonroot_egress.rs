@@ -153,6 +153,7 @@ fn finding(ctx: &Context, hook: Hook, a: &Accepting, egress_blocks: bool) -> Opt
             let class = flow_class(&rule.matches, any);
             let users = class.users.clone().unwrap_or_else(|| everyone.to_string());
             let who = match &class.users {
+                Some(u) if u.starts_with("uid") || u.starts_with("gid") => format!("users with {u}"),
                 Some(u) => format!("users {u}"),
                 None => "users other than root".to_string(),
             };
@@ -183,7 +184,7 @@ fn finding(ctx: &Context, hook: Hook, a: &Accepting, egress_blocks: bool) -> Opt
                 format!("{who} {may} {direction}: {flows}"),
                 rule.span,
                 label,
-                format!("flow class: {flows}; users: {users}"),
+                format!("flow class: {flows}, users: {users}"),
             )
         }
         Decider::Policy(c) => {
@@ -210,17 +211,18 @@ fn finding(ctx: &Context, hook: Hook, a: &Accepting, egress_blocks: bool) -> Opt
         Decider::FamilyNotFiltered => return None,
     };
     if hook == Hook::Input {
-        note.push_str(". Any user can listen on ports 1024 and up (net.ipv4.ip_unprivileged_port_start) and take these connections");
+        note.push_str("; any user can listen on ports 1024 and up (net.ipv4.ip_unprivileged_port_start) and take these connections");
     } else if is_ping(&a.witness) {
-        note.push_str(". ICMP echo requests can carry data: a tunnel out of the host");
+        note.push_str("; ICMP echo requests can carry data (a tunnel out of the host)");
     }
     if !a.definite {
-        note.push_str(". This rests on a test hwc does not model: the flows may or may not pass");
+        note.push_str("; this rests on a test hwc does not model: the flows may or may not pass");
     }
-    note.push_str(". No `egress` block declares these flows");
+    note.push_str("; no `egress` block declares these flows");
     let help = match (hook, a.decider) {
         (Hook::Input, _) => "limit the rule to the ports and sources the host's services need; if the flows are intended, declare them in an `egress user not root only { ... }` block",
         (_, Decider::Rule(_)) => "restrict the rule to `user root` or to the users that need it; if every user needs these flows, declare them in an `egress user not root only { ... }` block",
+        (_, Decider::NoBaseChain) => "add `chain output policy drop {}` and accept what is needed explicitly",
         _ => "write `policy drop` and accept what is needed explicitly",
     };
     Some(

@@ -6,8 +6,9 @@
 //! Two common patterns are not reported: an earlier rule that lies
 //! entirely inside this one (an exception written before a broader rule,
 //! like accepts before a final `drop`), and overlaps only in packets of
-//! conntrack states ESTABLISHED, RELATED or INVALID (the usual stateful
-//! rules at the top of a chain), unless this rule matches only those.
+//! conntrack states ESTABLISHED, RELATED or INVALID or on loopback (the
+//! usual rules at the top of a chain), unless this rule matches only
+//! those.
 //!
 //! ## Why is this bad
 //! Nothing is wrong by itself, but a partial overlap is a common source of
@@ -64,18 +65,16 @@ fn overlaps(ctx: &Context, r: RuleRef) -> Option<Overlaps> {
     let boxes = &ctx.rule_facts().boxes;
     let v = ctx.rule(r).action.verdict()?;
     let own = boxes.of(r);
-    let mut mine = BoxSet {
-        boxes: own.to_vec(),
-    };
-    // Only packets in state NEW or UNTRACKED count (when the rule matches
-    // some): the usual `accept state established, related` and `drop state
-    // invalid` overlap every later rule, and that is intended.
-    if let Some(s) = super::rules::starting_states(an) {
-        let starting = mine.intersect(&s);
-        if !starting.is_empty() {
-            mine = starting;
-        }
-    }
+    // Only packets that start a flow off loopback count (when the rule
+    // matches some): the usual `accept iface lo`, `accept state
+    // established, related` and `drop state invalid` overlap every later
+    // rule, and that is intended.
+    let mine = super::rules::focus(
+        &BoxSet {
+            boxes: own.to_vec(),
+        },
+        &ctx.rule_facts().focus,
+    );
     let candidates: Vec<RuleRef> = boxes
         .earlier_meeting(r)
         .into_iter()

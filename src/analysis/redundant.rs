@@ -83,7 +83,12 @@ fn dead(ctx: &Context, dead: &Dead) -> Option<Diagnostic> {
         }
     };
     let diag = match decision {
-        Some(d) => diag.witness(d.witness.clone()),
+        Some(d) => {
+            let how = d.verdict.map_or("decided", describe::verdict_participle);
+            diag.witness(d.witness.clone()).note(format!(
+                "every packet it matches is decided before it gets here; the witness below is {how} there"
+            ))
+        }
         None => diag,
     };
     Some(label_dead(ctx, diag, dead, decision))

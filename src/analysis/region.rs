@@ -34,6 +34,8 @@ pub const MLD_TYPES: &[u8] = &[130, 131, 132, 143];
 
 /// `fe80::/10`, link-local unicast.
 pub const LINK_LOCAL: (u128, u128) = (0xfe80 << 112, (0xfec0 << 112) - 1);
+/// `2000::/3`, global unicast.
+pub const GLOBAL_UNICAST: (u128, u128) = (0x2000 << 112, (0x4000 << 112) - 1);
 /// `ff02::/16`, link-local multicast.
 pub const LINK_MULTICAST: (u128, u128) = (0xff02 << 112, (0xff03 << 112) - 1);
 
@@ -187,17 +189,17 @@ pub fn unprivileged_listen() -> Region {
         .with(Dim::Dport, &[(UNPRIVILEGED_PORT, 65535)])
 }
 
-/// ICMPv6 packets of the given types between link-local addresses (or to
-/// link-local multicast), in state UNTRACKED, as neighbour and multicast
-/// listener discovery sends them.
-pub fn icmpv6_control(types: &[u8]) -> Region {
+/// ICMPv6 packets of the given types from a link-local address to `dst`
+/// (link-local unicast or multicast), in state UNTRACKED, as neighbour and
+/// multicast listener discovery sends them.
+pub fn icmpv6_control(types: &[u8], dst: (u128, u128)) -> Region {
     let t: Vec<(u128, u128)> = types.iter().map(|&t| (t as u128, t as u128)).collect();
     Region::all()
         .at(Dim::Family, 1)
         .at(Dim::Proto, dim::PROTO_ICMPV6 as u128)
         .with(Dim::IcmpType, &t)
         .with(Dim::Src, &[LINK_LOCAL])
-        .with(Dim::Dst, &[LINK_LOCAL, LINK_MULTICAST])
+        .with(Dim::Dst, &[dst])
         .states(&[CtState::Untracked])
 }
 
@@ -219,6 +221,7 @@ pub fn add_cuts(b: &mut SpaceBuilder) {
     for d in [Dim::Src, Dim::Dst] {
         b.add_interval(d, LINK_LOCAL.0, LINK_LOCAL.1, false);
         b.add_interval(d, LINK_MULTICAST.0, LINK_MULTICAST.1, false);
+        b.add_interval(d, GLOBAL_UNICAST.0, GLOBAL_UNICAST.1, false);
         b.add_interval(d, 0, V4_END - 1, false);
     }
     for d in [Dim::Uid, Dim::Gid] {
@@ -268,8 +271,8 @@ mod tests {
             user_sendable(),
             nonroot_socket().states(FLOW_START).not_loopback(Dim::Oif),
             unprivileged_listen().not_loopback(Dim::Iif),
-            icmpv6_control(ND_TYPES),
-            icmpv6_control(MLD_TYPES),
+            icmpv6_control(ND_TYPES, LINK_LOCAL),
+            icmpv6_control(MLD_TYPES, LINK_MULTICAST),
             Region::all().families(FamilySet::IP),
         ];
         for r in &regions {

@@ -55,6 +55,8 @@ pub struct RuleFacts {
     /// proven dead), in reachable chains.
     pub live: Vec<RuleRef>,
     pub boxes: RuleBoxes,
+    /// See [`focus_regions`].
+    pub focus: Vec<BoxSet>,
     /// The rules of `dead`, to look up.
     pub dead_set: std::collections::HashSet<RuleRef>,
     /// How long each step took (for benchmarks).
@@ -83,13 +85,13 @@ impl RuleFacts {
         lap("covered rules");
         let boxes = RuleBoxes::new(policy, an);
         lap("rule boxes");
-        let starting = starting_states(an);
+        let focus = focus_regions(an);
         let mut dead: Vec<Dead> = dead_by
             .par_iter()
             .map(|(r, by)| Dead {
                 rule: *r,
                 by: by.clone(),
-                fate: fate(policy, an, &boxes, starting.as_ref(), *r, by),
+                fate: fate(policy, an, &boxes, &focus, *r, by),
             })
             .collect();
         dead.sort_by_key(|d| d.rule);
@@ -122,6 +124,7 @@ impl RuleFacts {
             .filter(|&r| an.verdict_changes(r) == Answer::Empty)
             .collect();
         lap("needed rules (walks)");
+        let readable = readable_regions(an);
         let mut unneeded: Vec<Unneeded> = maybe
             .par_iter()
             .filter_map(|&r| match an.redundancy(r) {
@@ -135,10 +138,12 @@ impl RuleFacts {
                     if by_dead {
                         return None;
                     }
-                    let witness = match an.coverage(r, Approx::Over) {
-                        Coverage::Reached(p) => Some(p),
-                        _ => None,
-                    };
+                    let witness = readable_witness(an, &readable, r).or_else(|| {
+                        match an.coverage(r, Approx::Over) {
+                            Coverage::Reached(p) => Some(p),
+                            _ => None,
+                        }
+                    });
                     Some(Unneeded {
                         rule: r,
                         by,
@@ -157,6 +162,7 @@ impl RuleFacts {
             unneeded,
             live,
             boxes,
+            focus,
         }
     }
 }
@@ -315,26 +321,69 @@ impl RuleBoxes {
     }
 }
 
-/// Packets in conntrack states NEW and UNTRACKED: the packets that start
-/// flows, which is what rules are written about.
-pub fn starting_states(an: &Analysis) -> Option<BoxSet> {
-    let region = super::region::Region::all()
-        .states(&[crate::ir::CtState::New, crate::ir::CtState::Untracked]);
-    region.on(an)
+/// The regions that say what rules are about: packets that start a flow
+/// (conntrack state NEW or UNTRACKED), and packets off loopback.
+pub fn focus_regions(an: &Analysis) -> Vec<BoxSet> {
+    use crate::ir::dim::Dim;
+    use super::region::Region;
+    let regions = [
+        Region::all().states(&[crate::ir::CtState::New, crate::ir::CtState::Untracked]),
+        Region::all().not_loopback(Dim::Iif).not_loopback(Dim::Oif),
+    ];
+    regions.iter().filter_map(|r| r.on(an)).collect()
+}
+
+/// Regions of easily read packets, best first: a new tcp or udp
+/// connection off loopback, then any packet that starts a flow.
+fn readable_regions(an: &Analysis) -> Vec<BoxSet> {
+    use super::region::Region;
+    use crate::ir::dim::{self, Dim};
+    let start = Region::all()
+        .states(&[crate::ir::CtState::New])
+        .not_loopback(Dim::Iif)
+        .not_loopback(Dim::Oif);
+    let plain = start.clone().with(
+        Dim::Proto,
+        &[
+            (dim::PROTO_TCP as u128, dim::PROTO_TCP as u128),
+            (dim::PROTO_UDP as u128, dim::PROTO_UDP as u128),
+        ],
+    );
+    [plain, start].iter().filter_map(|r| r.on(an)).collect()
+}
+
+/// A packet the rule applies to, from the first readable region that has
+/// one.
+fn readable_witness(an: &Analysis, regions: &[BoxSet], r: RuleRef) -> Option<Packet> {
+    let m = an.matched(r, Approx::Over);
+    regions.iter().find_map(|b| m.intersect(b).witness())
+}
+
+/// A rule's packets, narrowed by each focus region that leaves some.
+pub fn focus(own: &BoxSet, regions: &[BoxSet]) -> BoxSet {
+    let mut out = own.clone();
+    for r in regions {
+        let narrowed = out.intersect(r);
+        if !narrowed.is_empty() {
+            out = narrowed;
+        }
+    }
+    out
 }
 
 /// How the packets of a dead rule are decided.
 ///
-/// Only packets in state NEW or UNTRACKED count, when the rule matches
-/// some: every stateful policy accepts ESTABLISHED and RELATED packets and
-/// drops INVALID ones early, and that a later rule "would have" decided
-/// them otherwise says nothing about the rule (the same reasoning as the
+/// Only packets that start a flow (state NEW or UNTRACKED) off loopback
+/// count, when the rule matches some: every stateful policy accepts
+/// ESTABLISHED and RELATED packets, drops INVALID ones and accepts
+/// loopback early, and that a later rule "would have" decided them
+/// otherwise says nothing about the rule (the same reasoning as the
 /// flow-level egress question, SEMANTICS.md §2).
 fn fate(
     policy: &Policy,
     an: &Analysis,
     boxes: &RuleBoxes,
-    starting: Option<&BoxSet>,
+    regions: &[BoxSet],
     r: RuleRef,
     by: &[RuleRef],
 ) -> Fate {
@@ -342,17 +391,12 @@ fn fate(
     let own = BoxSet {
         boxes: boxes.of(r).to_vec(),
     };
-    let region = match starting {
-        Some(s) if !own.intersect(s).is_empty() => s.clone(),
-        _ => BoxSet {
-            boxes: vec![an.space().full()],
-        },
-    };
+    let region = focus(&own, regions);
     let Some(v) = rule.action.verdict() else {
         let first = an.entry_decisions_within(r, &region, Approx::Over, &|_| true, 1);
         return Fate::NoVerdict(first.found.into_iter().next());
     };
-    if let Some(f) = fate_in_chain(policy, an, boxes, &own, &region, r, v, by) {
+    if let Some(f) = fate_in_chain(policy, an, boxes, &region, r, v, by) {
         return f;
     }
     let other = an.entry_decisions_within(r, &region, Approx::Over, &|w| w != Some(v), 1);
@@ -376,7 +420,6 @@ fn fate_in_chain(
     policy: &Policy,
     an: &Analysis,
     boxes: &RuleBoxes,
-    own: &BoxSet,
     region: &BoxSet,
     r: RuleRef,
     v: Verdict,
@@ -387,7 +430,7 @@ fn fate_in_chain(
     if !plain || by.iter().any(|b| b.chain != r.chain) || by.is_empty() {
         return None;
     }
-    let mine = own.intersect(region);
+    let mine = region.clone();
     let witness_of = |j: RuleRef, within: &BoxSet| -> Option<Packet> {
         let (_, set) = an.decides(j, Approx::Over)?;
         set.intersect(within).check().witness()
@@ -448,22 +491,28 @@ pub fn label_dead(
     decision: Option<&Decision>,
 ) -> crate::diagnostics::Diagnostic {
     let policy = ctx.policy;
-    let quantity = if dead.by.len() == 1 { "all" } else { "some" };
+    // The covering rules: together their matches hold every packet that
+    // reaches the rule (which of them decides a packet first may differ).
+    let covers = if dead.by.len() == 1 {
+        "covers it"
+    } else {
+        "covers part of it"
+    };
     let decider = decision.map(|d| d.by);
     for &j in dead.by.iter().take(MAX_LABELS) {
         let act = super::describe::action(policy, &ctx.rule(j).action);
         let text = match (decider, decision.and_then(|d| d.verdict)) {
             (Some(Decider::Rule(x)), Some(v)) if x == j => format!(
-                "takes {quantity} of its packets first ({act}), and {} the witness",
+                "{covers} ({act}), and {} the witness",
                 super::describe::verdict_verb(v)
             ),
-            _ => format!("takes {quantity} of its packets first ({act})"),
+            _ => format!("{covers} ({act})"),
         };
         diag = diag.label(ctx.rule(j).span, text);
     }
     if dead.by.len() > MAX_LABELS {
         let more = format!(
-            "{} more earlier rules take some of its packets",
+            "{} more earlier rules cover part of it",
             dead.by.len() - MAX_LABELS
         );
         diag.note = Some(match diag.note.take() {

@@ -5,9 +5,10 @@
 //! of its packets, another drops the rest): the finding labels every one of
 //! them, and shows a packet that this rule would decide one way but that
 //! gets the other verdict. Only packets that start a flow (conntrack state
-//! NEW or UNTRACKED) count as decided differently, unless the rule matches
-//! only others: a `drop` after `accept state established, related` is not
-//! shadowed because established packets are accepted first.
+//! NEW or UNTRACKED) off loopback count as decided differently, unless the
+//! rule matches only others: a `drop` after `accept state established,
+//! related` is not shadowed because established packets are accepted
+//! first.
 //!
 //! ## Why is this bad
 //! The rule looks like it does something but never fires. Usually it was

@@ -10,7 +10,7 @@
 
 use super::{print_stdout, Exit, Terminal};
 use crate::diagnostics::render::{self, json, HumanOptions};
-use crate::ir::{ChainId, Family, Policy, Verdict};
+use crate::ir::{ChainId, Family, Policy};
 use crate::sema;
 use crate::source::{DiskLoader, SourceMap, Span};
 use crate::space::packet::parse_packet;
@@ -246,9 +246,10 @@ struct Document {
     file: String,
     policy: String,
     packet: json::JsonPacket,
-    verdict: Verdict,
+    /// `accept` or `drop`.
+    verdict: &'static str,
     /// Every verdict some outcome of the tests hwc does not model leads to.
-    possible: Vec<Verdict>,
+    possible: Vec<&'static str>,
     decided_by: JsonDecider,
     steps: Vec<JsonStep>,
 }
@@ -330,8 +331,8 @@ fn document(policy: &Policy, sources: &SourceMap, t: &Trace) -> Document {
         },
         policy: policy.name.clone(),
         packet: json::packet(&t.packet),
-        verdict: t.verdict,
-        possible: t.possible.clone(),
+        verdict: t.verdict.name(),
+        possible: t.possible.iter().map(|v| v.name()).collect(),
         decided_by,
         steps: t
             .steps
