@@ -5,9 +5,11 @@
 //! How the hook gets its `hwc`: the hooks in `.pre-commit-hooks.yaml` say
 //! `language: rust`, so pre-commit clones the hook repository and builds
 //! hwc with `cargo install --path .` (without `--locked`, in release mode,
-//! in a fresh target directory): a full release build of hwc and its
-//! dependencies, 10 minutes and more on a small machine, on every new
-//! commit of hwc. That is fine once for a user, too slow for a test run.
+//! in a fresh target directory, resolving dependencies from crates.io): a
+//! full release build of hwc and its dependencies, about 4 minutes on a
+//! 2-core machine, again for every new commit of hwc. That works (it
+//! needs the crates.io registry, not the network otherwise) and is fine
+//! once for a user, but too slow for every test run.
 //! So by default the test hands pre-commit a hook repository whose
 //! manifest is this repository's `.pre-commit-hooks.yaml` with only
 //! `language: rust` changed to `language: system`, and puts the `hwc` that
