@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 # The kernel tests load generated rulesets into network namespaces.
 apt_install_missing iptables nftables iproute2
+# The HTML report is rendered in headless Chromium (tests/report.rs).
+apt_install_missing chromium fonts-dejavu-core
 ensure_cargo
 ensure_component fmt rustfmt
 ensure_component clippy clippy

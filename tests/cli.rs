@@ -70,12 +70,19 @@ policy tiny {
   family inet
 }
 user root = uid 0
+service nd = icmpv6 nd-router-solicit, nd-router-advert, nd-neighbor-solicit,
+             nd-neighbor-advert, mld-listener-query, mld-listener-report,
+             mld-listener-done, mld2-listener-report
 chain input policy drop {
   accept state established, related
+  drop state invalid
+  accept service nd
   accept state new tcp 22 from 198.51.100.0/24
 }
 chain output policy drop {
   accept state established, related
+  drop state invalid
+  accept service nd
   accept state new user root
 }
 chain forward policy drop {}

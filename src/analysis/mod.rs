@@ -1,19 +1,50 @@
 //! The lint registry: every lint of [`crate::diagnostics::lints::LINTS`]
-//! that has an implementation is one row of [`REGISTRY`], and
-//! [`analyze`] runs them all and applies `@allow(...)` suppression in this
-//! one place.
+//! is one row of [`REGISTRY`]; [`analyze`] runs them all on one shared
+//! [`Context`] and applies `@allow(...)` suppression in this one place.
 //!
-//! Adding a lint: write `src/analysis/<name>.rs` with a
-//! `pub fn check(policy: &ir::Policy) -> Vec<Diagnostic>` whose doc comment
-//! is the user documentation, then add one [`Lint`] row below.
+//! Adding a lint: write `src/analysis/<name>.rs` whose module doc comment
+//! (What it does / Why is this bad / Example / How to fix) is the user
+//! documentation `hwc explain` prints, with a
+//! `pub fn check(ctx: &Context) -> Vec<Diagnostic>`; then add one
+//! [`lint!`] row below.
+//!
+//! Questions about packets go to one [`Analysis`] of the policy, built
+//! once in [`Context::new`] together with what several lints share (which
+//! rules never apply, see [`rules`]). The lints then run on all cores.
+//! INVARIANT: nothing in a [`Context`] is computed lazily, so lints can run
+//! in parallel without locks.
+
+mod assertion_failed;
+mod default_accept;
+mod describe;
+mod flows;
+mod invalid_accepted;
+mod ipv6_nd_blocked;
+mod ipv6_unfiltered;
+mod lockout;
+mod log_unlimited;
+mod nonroot_egress;
+mod overlap;
+mod redundant;
+pub mod region;
+pub mod rules;
+mod shadowed;
+mod unreachable_chain;
+mod unused;
 
 use crate::diagnostics::{lints, Diagnostic};
-use crate::ir;
+use crate::ir::{self, ChainKind, Rule};
 use crate::source::Span;
+use crate::space::atoms::SpaceBuilder;
+use crate::space::eval::{Analysis, EvalError};
+use crate::space::reference::{self, Decider};
+use crate::space::{BoxSet, RuleRef};
+use rayon::prelude::*;
+use std::sync::Arc;
 
 /// A lint check: every finding of one lint on one policy, before
 /// suppression.
-pub type LintFn = fn(&ir::Policy) -> Vec<Diagnostic>;
+pub type LintFn = fn(&Context) -> Vec<Diagnostic>;
 
 /// One registered lint.
 #[derive(Debug, Clone, Copy)]
@@ -21,366 +52,257 @@ pub struct Lint {
     /// The lint's name, a row of [`lints::LINTS`].
     pub name: &'static str,
     pub check: LintFn,
+    /// The lint's source file, whose module doc comment is its
+    /// documentation.
+    source: &'static str,
 }
 
-/// The registered lints, in the order they run. Their findings are
-/// returned in this order (within one lint, in the lint's own order).
-pub const REGISTRY: &[Lint] = &[];
+macro_rules! lint {
+    ($name:literal, $module:ident) => {
+        Lint {
+            name: $name,
+            check: $module::check,
+            source: include_str!(concat!(stringify!($module), ".rs")),
+        }
+    };
+}
 
-/// Runs every registered lint on `policy` and drops the findings that an
-/// `@allow(...)` on the rule, its chain, the definition or the egress block
-/// suppresses.
+/// The registered lints, in the order of the lint table. Their findings
+/// are returned in this order (within one lint, in the lint's own order).
+pub const REGISTRY: &[Lint] = &[
+    lint!("shadowed", shadowed),
+    lint!("redundant", redundant),
+    lint!("overlap", overlap),
+    lint!("unreachable-chain", unreachable_chain),
+    lint!("nonroot-egress", nonroot_egress),
+    lint!("assertion-failed", assertion_failed),
+    lint!("ipv6-unfiltered", ipv6_unfiltered),
+    lint!("ipv6-nd-blocked", ipv6_nd_blocked),
+    lint!("lockout", lockout),
+    lint!("log-unlimited", log_unlimited),
+    lint!("default-accept", default_accept),
+    lint!("invalid-accepted", invalid_accepted),
+    lint!("unused", unused),
+];
+
+/// What every lint may ask: the policy, its analysis, and the facts
+/// several lints share. Built once per policy.
+pub struct Context<'p> {
+    pub policy: &'p ir::Policy,
+    analysis: Result<Analysis<'p>, EvalError>,
+    rules: rules::RuleFacts,
+}
+
+impl<'p> Context<'p> {
+    /// Analyses the policy (in a space that also holds every interval the
+    /// lints ask about) and computes the shared facts.
+    pub fn new(policy: &'p ir::Policy) -> Context<'p> {
+        let mut b = SpaceBuilder::new();
+        b.add_policy(policy);
+        region::add_cuts(&mut b);
+        let analysis = Analysis::with_space(policy, Arc::new(b.build()));
+        let rules = match &analysis {
+            Ok(an) => rules::RuleFacts::compute(policy, an),
+            Err(_) => rules::RuleFacts::default(),
+        };
+        Context {
+            policy,
+            analysis,
+            rules,
+        }
+    }
+
+    /// The analysis, unless the policy is too complex to analyse.
+    pub fn analysis(&self) -> Option<&Analysis<'p>> {
+        self.analysis.as_ref().ok()
+    }
+
+    /// Why the policy could not be analysed.
+    pub fn analysis_error(&self) -> Option<&EvalError> {
+        self.analysis.as_ref().err()
+    }
+
+    pub fn rule_facts(&self) -> &rules::RuleFacts {
+        &self.rules
+    }
+
+    pub fn rule(&self, r: RuleRef) -> &'p Rule {
+        &self.policy.chain(r.chain).rules[r.index as usize]
+    }
+
+    /// A region as boxes of the analysis.
+    pub fn boxes(&self, r: &region::Region) -> Option<BoxSet> {
+        r.on(self.analysis()?)
+    }
+
+    /// Where a decision is made, for a label: the rule, or the header of
+    /// the chain whose policy decides. `None` when nothing in the policy
+    /// decides (an unfiltered family, a missing chain).
+    pub fn decider_span(&self, d: &Decider) -> Option<Span> {
+        match d {
+            Decider::Rule(r) => Some(self.rule(*r).span),
+            Decider::Policy(c) => Some(self.policy.chain(*c).span),
+            Decider::NoBaseChain | Decider::FamilyNotFiltered => None,
+        }
+    }
+
+    /// How the reference evaluator decides a packet (for labels).
+    pub fn decider_of(&self, p: &ir::Packet) -> Decider {
+        reference::trace(self.policy, p).decided_by
+    }
+
+    /// The finding of a safety lint when the policy cannot be analysed at
+    /// all: it fails closed.
+    pub fn cannot_analyse(&self, code: &'static str, what: &str) -> Option<Diagnostic> {
+        let e = self.analysis_error()?;
+        Some(
+            Diagnostic::new(
+                code,
+                format!("cannot prove {what}: the policy is too complex to analyse"),
+                self.policy.span,
+            )
+            .primary_label("in this policy")
+            .note(format!("{e}"))
+            .help("split the policy into simpler chains, or check this property by testing"),
+        )
+    }
+}
+
+/// Runs every registered lint on `policy` (on all cores) and drops the
+/// findings that an `@allow(...)` suppresses.
 pub fn analyze(policy: &ir::Policy) -> Vec<Diagnostic> {
-    REGISTRY
-        .iter()
-        .flat_map(|lint| (lint.check)(policy))
-        .filter(|d| !is_suppressed(policy, d))
+    run(&Context::new(policy))
+}
+
+/// Runs every registered lint on a prepared context (see [`analyze`]).
+pub fn run(ctx: &Context) -> Vec<Diagnostic> {
+    let found: Vec<Vec<Diagnostic>> = REGISTRY.par_iter().map(|l| (l.check)(ctx)).collect();
+    let scopes = Scopes::of(ctx.policy);
+    found
+        .into_iter()
+        .flatten()
+        .filter(|d| !scopes.suppresses(d))
         .collect()
 }
 
 /// Whether an `@allow(code)` covers the primary place of `diag`. Only lints
 /// can be suppressed; errors never are.
+///
+/// An `@allow` applies to its rule, definition or egress block; on a chain,
+/// to the chain's header and every rule in it. A finding about the whole
+/// policy (its primary label on the `policy` header: `ipv6-unfiltered`, a
+/// missing built-in chain) is suppressed by an `@allow` on any built-in
+/// chain, since the header itself cannot carry one.
 pub fn is_suppressed(policy: &ir::Policy, diag: &Diagnostic) -> bool {
-    if !lints::is_lint(diag.code) {
-        return false;
-    }
-    let at = diag.primary_span();
-    let allows = |list: &[String]| list.iter().any(|name| name == diag.code);
-    for chain in &policy.chains {
-        if covers(chain.span, at) && allows(&chain.allow) {
-            return true;
-        }
-        for rule in &chain.rules {
-            if covers(rule.span, at) && (allows(&rule.allow) || allows(&chain.allow)) {
-                return true;
+    Scopes::of(policy).suppresses(diag)
+}
+
+/// The places of a policy that carry an `@allow`.
+struct Scopes<'p> {
+    policy: &'p ir::Policy,
+    scopes: Vec<(Span, &'p [String])>,
+}
+
+impl<'p> Scopes<'p> {
+    fn of(policy: &'p ir::Policy) -> Scopes<'p> {
+        let mut scopes: Vec<(Span, &[String])> = Vec::new();
+        for chain in &policy.chains {
+            if !chain.allow.is_empty() {
+                // The header and the rules of a chain are in one file.
+                let end = chain
+                    .rules
+                    .iter()
+                    .filter(|r| r.span.file == chain.span.file)
+                    .map(|r| r.span.end)
+                    .fold(chain.span.end, u32::max);
+                let scope = Span { end, ..chain.span };
+                scopes.push((scope, &chain.allow));
+            }
+            for rule in &chain.rules {
+                if !rule.allow.is_empty() {
+                    scopes.push((rule.span, &rule.allow));
+                }
             }
         }
+        for d in &policy.definitions {
+            if !d.allow.is_empty() {
+                scopes.push((d.span, &d.allow));
+            }
+        }
+        for e in &policy.egress {
+            if !e.allow.is_empty() {
+                scopes.push((e.span, &e.allow));
+            }
+        }
+        Scopes { policy, scopes }
     }
-    policy
-        .definitions
-        .iter()
-        .any(|d| covers(d.span, at) && allows(&d.allow))
-        || policy
-            .egress
+
+    fn suppresses(&self, diag: &Diagnostic) -> bool {
+        if !lints::is_lint(diag.code) {
+            return false;
+        }
+        let at = diag.primary_span();
+        let allows = |list: &[String]| list.iter().any(|name| name == diag.code);
+        if self
+            .scopes
             .iter()
-            .any(|e| covers(e.span, at) && allows(&e.allow))
+            .any(|(span, list)| covers(*span, at) && allows(list))
+        {
+            return true;
+        }
+        at == self.policy.span
+            && self
+                .policy
+                .chains
+                .iter()
+                .any(|c| matches!(c.kind, ChainKind::Base(_)) && allows(&c.allow))
+    }
 }
 
 fn covers(outer: Span, inner: Span) -> bool {
     outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
 }
 
-/// The explanation of a lint for `hwc explain NAME`, in four sections
-/// (What it does, Why is this bad, Example, How to fix). Its one-line
-/// summary and severity are in [`lints::LINTS`].
-pub fn lint_doc(name: &str) -> Option<&'static str> {
-    LINT_DOCS
-        .iter()
-        .find(|(lint, _)| *lint == name)
-        .map(|(_, doc)| *doc)
+/// The explanation of a lint for `hwc explain NAME`: the module doc
+/// comment of its file, in four sections (What it does, Why is this bad,
+/// Example, How to fix). Its one-line summary and severity are in
+/// [`lints::LINTS`].
+pub fn lint_doc(name: &str) -> Option<String> {
+    let lint = REGISTRY.iter().find(|l| l.name == name)?;
+    let doc: Vec<&str> = lint
+        .source
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    Some(doc.join("\n").trim().to_string())
 }
-
-/// The explanation of every lint, in the four sections of a lint's doc
-/// comment. A lint file's own doc comment replaces its row here once the
-/// lint is implemented.
-const LINT_DOCS: &[(&str, &str)] = &[
-    (
-        "shadowed",
-        "## What it does
-Finds a rule that can never match because earlier rules already decide every
-packet it would match, and at least some of them with a different verdict.
-
-## Why is this bad
-The rule looks like it does something but never fires. Usually it was added
-below a catch-all, and the traffic it was meant to allow (or block) gets the
-opposite verdict.
-
-## Example
-```
-chain input policy drop {
-  drop  from 198.51.100.0/24
-  accept tcp 22 from 198.51.100.7     # never matches: dropped above
-}
-```
-
-## How to fix
-Move the rule above the rules that cover it (the diagnostic labels them), or
-delete it if the earlier verdict is the one you want.",
-    ),
-    (
-        "redundant",
-        "## What it does
-Finds a rule whose removal would change the verdict of no packet: earlier
-rules, or the rules and the chain policy after it, already give every packet
-it matches the same verdict.
-
-## Why is this bad
-Redundant rules make a policy longer and harder to review, and hide the rule
-that really decides a packet.
-
-## Example
-```
-chain input policy drop {
-  accept tcp 80, 443
-  accept tcp 443                      # already accepted above
-}
-```
-
-## How to fix
-Delete the rule, or narrow the earlier rule if this one was meant to be the
-only one admitting that traffic.",
-    ),
-    (
-        "overlap",
-        "## What it does
-Reports a rule that partially overlaps an earlier rule with another verdict:
-some of its packets are decided by the earlier rule, others by this one.
-
-## Why is this bad
-Nothing is wrong by itself, but a partial overlap is a common source of
-surprises: the later rule does less than it says. It is reported as
-information only.
-
-## Example
-```
-chain input policy drop {
-  drop   from 198.51.100.0/25
-  accept tcp 22 from 198.51.100.0/24  # half of these are dropped above
-}
-```
-
-## How to fix
-If the overlap is intended, add `@allow(overlap)` with a comment saying why;
-otherwise narrow one of the two rules.",
-    ),
-    (
-        "unreachable-chain",
-        "## What it does
-Finds a user chain that no `jump` or `goto` from a built-in chain reaches.
-
-## Why is this bad
-Its rules never run. Usually a `jump` was forgotten or removed.
-
-## Example
-```
-chain ssh-in {
-  accept from admins
-}
-chain input policy drop {
-  accept state established, related   # no `jump ssh-in`
-}
-```
-
-## How to fix
-Add a `jump` (or `goto`) to the chain where its rules should apply, or delete
-the chain.",
-    ),
-    (
-        "nonroot-egress",
-        "## What it does
-Finds new outbound flows that a user other than root can open and that no
-`egress` block declares.
-
-## Why is this bad
-A compromised service (a web server running as `www-data`) can call home, send
-spam or scan other hosts through such a path. Most server policies mean to
-allow only a few destinations (DNS, NTP) to non-root users.
-
-## Example
-```
-chain output policy drop {
-  accept state new                    # any user, anywhere
-}
-```
-
-## How to fix
-Restrict the accepting rule to `user root` or to the destinations the service
-needs, or declare the intended flows in an `egress user not root only { ... }`
-block.",
-    ),
-    (
-        "assertion-failed",
-        "## What it does
-Checks every `assert allow|deny|reachable` and every `egress ... only { }`
-block against the rules, and reports the ones that do not hold with a
-concrete counterexample packet.
-
-## Why is this bad
-An assertion states an intent (\"telnet is never accepted\"); when it fails,
-the rules do not do what their author meant.
-
-## Example
-```
-chain input policy accept {}
-assert deny input state new tcp 23    # fails: the policy accepts it
-```
-
-## How to fix
-Read the counterexample packet: it shows a packet that gets the wrong verdict.
-Fix the rule that decides it (or correct the assertion if the intent changed).",
-    ),
-    (
-        "ipv6-unfiltered",
-        "## What it does
-Reports a policy or ruleset that filters IPv4 only, so that IPv6 packets pass
-untouched.
-
-## Why is this bad
-Most hosts have IPv6 enabled, often with global addresses. An `iptables`-only
-firewall leaves every IPv6 port open because `ip6tables` chains default to
-accept.
-
-## Example
-```
-policy web {
-  family ip                           # IPv6 is not filtered at all
-}
-```
-
-## How to fix
-Use `family inet` so that the rules apply to both families, or add an IPv6
-ruleset.",
-    ),
-    (
-        "ipv6-nd-blocked",
-        "## What it does
-Finds policies that drop ICMPv6 neighbour discovery (types 133-136) or
-multicast listener discovery packets.
-
-## Why is this bad
-Without neighbour discovery a host cannot find its router or neighbours: it
-loses IPv6 connectivity entirely, often long after the change, when caches
-expire. These packets are UNTRACKED, so `state established, related` does not
-admit them.
-
-## Example
-```
-policy host { family inet }
-chain input policy drop {
-  accept state established, related   # NDP is dropped
-}
-```
-
-## How to fix
-Accept the neighbour discovery types early in `input` and `output`:
-`accept icmpv6 nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert`.",
-    ),
-    (
-        "lockout",
-        "## What it does
-Reports an input policy where no rule admits new inbound SSH (TCP port 22)
-connections.
-
-## Why is this bad
-Loading such a ruleset on a remote server locks its administrators out; the
-only way back is a console.
-
-## Example
-```
-chain input policy drop {
-  accept state established, related
-  accept tcp 80
-}
-```
-
-## How to fix
-Admit SSH from the admin network (`accept state new tcp 22 from admins`), or
-add `@allow(lockout)` on the chain when the host is managed another way.",
-    ),
-    (
-        "log-unlimited",
-        "## What it does
-Finds `log` rules without a `limit`.
-
-## Why is this bad
-A log rule at the end of a chain logs every dropped packet: a scan or a flood
-fills the disk and the kernel log buffer, and hides the messages that matter.
-
-## Example
-```
-chain input policy drop {
-  log prefix \"INPUT \"
-}
-```
-
-## How to fix
-Add a rate limit: `log prefix \"INPUT \" limit 10/minute burst 5`.",
-    ),
-    (
-        "default-accept",
-        "## What it does
-Reports a built-in chain (`input`, `output`, `forward`) whose default is
-accept, either written as `policy accept` or because the chain or its
-`policy` is missing (the kernel's default).
-
-## Why is this bad
-Every packet that no rule mentions is let through: a firewall that allows by
-default only blocks what its author thought of.
-
-## Example
-```
-chain input {
-  drop tcp 23
-}
-```
-
-## How to fix
-Write `policy drop` and accept what is needed explicitly, or add
-`@allow(default-accept)` to the chain with a reason.",
-    ),
-    (
-        "invalid-accepted",
-        "## What it does
-Finds packets in conntrack state INVALID that the policy accepts.
-
-## Why is this bad
-INVALID packets belong to no known connection: out-of-window TCP segments,
-malformed packets, stray ICMP errors. Accepting them helps scans and some
-evasion techniques.
-
-## Example
-```
-chain input policy drop {
-  accept tcp 80                        # also accepts INVALID packets
-}
-```
-
-## How to fix
-Add `drop state invalid` near the top of the chain, before the accepting
-rules.",
-    ),
-    (
-        "unused",
-        "## What it does
-Finds definitions (`host`, `net`, `service`, `user`, `group`, `iface`, `list`)
-that no rule, assertion, egress block or other definition uses.
-
-## Why is this bad
-An unused definition is often a sign of a rule that was meant to use it and
-does not, or a leftover that misleads readers.
-
-## Example
-```
-host backup = 192.0.2.20              # never used
-```
-
-## How to fix
-Use it where it was meant to be used, or delete it.",
-    ),
-];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_lint_has_a_doc_and_every_doc_a_lint() {
+    fn every_lint_is_registered_with_its_four_sections() {
         for l in lints::LINTS {
+            assert!(
+                REGISTRY.iter().any(|r| r.name == l.name),
+                "`{}` is not registered",
+                l.name
+            );
             let doc = lint_doc(l.name).unwrap_or_default();
-            assert!(doc.contains("## How to fix"), "`{}` has no doc", l.name);
-        }
-        for (name, _) in LINT_DOCS {
-            assert!(lints::is_lint(name), "doc for unknown lint `{name}`");
+            let mut at = 0;
+            for section in [
+                "## What it does",
+                "## Why is this bad",
+                "## Example",
+                "## How to fix",
+            ] {
+                let found = doc[at..].find(section);
+                assert!(found.is_some(), "`{}` lacks `{section}` (in order)", l.name);
+                at += found.unwrap_or(0);
+            }
+            assert!(!doc.contains("//!"), "{doc}");
         }
     }
 
@@ -428,6 +350,17 @@ mod tests {
         let p = policy_with_rule(&[], &["overlap"]);
         assert!(is_suppressed(&p, &other_lint));
         assert!(!is_suppressed(&p, &on_rule));
+    }
+
+    #[test]
+    fn a_finding_on_the_policy_header_is_suppressed_from_a_builtin_chain() {
+        let mut p = policy_with_rule(&[], &["ipv6-unfiltered"]);
+        let f = crate::source::FileId(0);
+        p.span = Span::new(f, 100, 120);
+        let d = Diagnostic::new("ipv6-unfiltered", "v6", p.span);
+        assert!(is_suppressed(&p, &d));
+        p.chains[0].allow.clear();
+        assert!(!is_suppressed(&p, &d));
     }
 
     #[test]

@@ -15,8 +15,10 @@
 
 pub mod iptables;
 pub(crate) mod lower;
+pub mod nft_read;
 pub mod nftables;
 pub mod quote;
+pub mod validate;
 
 use crate::ir::Family;
 use crate::source::{SourceMap, Span};

@@ -95,6 +95,9 @@ pub(crate) fn run(args: &ApplyArgs, term: &Terminal) -> Exit {
             return Exit::Findings;
         }
     };
+    if let Err(e) = super::compile::verify(&policy, &artifacts, "applied") {
+        return e;
+    }
     let opts = ApplyOptions {
         target: args.target.into(),
         confirm: args.confirm,

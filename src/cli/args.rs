@@ -20,6 +20,8 @@ Examples:
   hwc check examples/webserver.hw          Check a policy and report findings
   hwc check --format json policy.hw        The same, as JSON for tools
   hwc check --deny warnings *.hw           Fail (exit 1) on warnings too
+  hwc check --format sarif policy.hw       SARIF 2.1.0 for code scanning
+  hwc report --format html -o r.html p.hw  A review report of the flows
   hwc explain                              List every lint and error code
   hwc explain shadowed                     Explain one lint
   hwc fmt *.hw                             Rewrite policies in the canonical layout
@@ -51,8 +53,11 @@ pub struct Cli {
 pub enum Command {
     Check(CheckArgs),
     Explain(ExplainArgs),
+    Report(ReportArgs),
     Compile(super::compile::CompileArgs),
     Apply(super::apply::ApplyArgs),
+    Import(super::import::ImportArgs),
+    Diff(super::diff::DiffArgs),
     Fmt(super::fmt::FmtArgs),
     Lsp(super::lsp::LspArgs),
     Completions(super::generate::CompletionsArgs),
@@ -79,18 +84,26 @@ Exit status: 0 no errors (warnings allowed unless --deny warnings),
 #[derive(Debug, clap::Args)]
 #[command(long_about = CHECK_LONG_ABOUT, after_help = CHECK_EXAMPLES)]
 pub struct CheckArgs {
-    /// The policy files to check (`.hw`).
+    /// The policy files to check (`.hw`, or iptables-save / ip6tables-save
+    /// dumps).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Output format: `human` (a graphical report) or `json` (a versioned
-    /// document, see docs/json-output.md).
+    /// Output format: `human` (a graphical report), `json` (a versioned
+    /// document, see docs/json-output.md) or `sarif` (SARIF 2.1.0, for code
+    /// scanning services).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
     /// Treat findings of this severity as errors for the exit status.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub deny: Option<Deny>,
+
+    /// Read the files as this kind of input instead of detecting it (a
+    /// file whose first line is a table header such as `*filter` is read
+    /// as an iptables-save dump, anything else as a `.hw` policy).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub input: Option<super::input::InputFormat>,
 }
 
 const EXPLAIN_LONG_ABOUT: &str = "\
@@ -115,6 +128,52 @@ pub struct ExplainArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
+    Json,
+    Sarif,
+}
+
+const REPORT_LONG_ABOUT: &str = "\
+Write a security review report of a policy: the new flows each hook accepts, \
+grouped into a few classes traced to the rules that admit them, with an \
+example packet each; first of all the outbound flows a user other than root \
+can open; whether the assertions and egress blocks hold; and every finding. \
+Markdown suits a pull-request comment, HTML is one self-contained page (it \
+prints well), JSON is a versioned document (docs/report-json.md). The date \
+is SOURCE_DATE_EPOCH when set, so that reports can be reproduced.";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  hwc report examples/webserver.hw > report.md
+  hwc report --format html -o report.html examples/webserver.hw
+  SOURCE_DATE_EPOCH=0 hwc report --format json policy.hw
+
+Exit status: 0 report written, 1 the policy has errors (they are printed
+on stderr, no report), 2 usage, I/O or internal error.";
+
+/// Write a review report of a policy's flows, assertions and findings.
+#[derive(Debug, clap::Args)]
+#[command(long_about = REPORT_LONG_ABOUT, after_help = REPORT_EXAMPLES)]
+pub struct ReportArgs {
+    /// The policy file (`.hw`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// GitHub-flavoured markdown, for a pull-request comment.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
+    /// A versioned JSON document (docs/report-json.md).
     Json,
 }
 

@@ -2,11 +2,12 @@
 
 use super::args::{CheckArgs, Deny, Format};
 use super::{print_stdout, Exit, Terminal};
+use crate::analysis;
 use crate::diagnostics::render::{self, json, Counts, HumanOptions};
 use crate::diagnostics::Diagnostic;
 use crate::ir::Policy;
+use crate::report::sarif;
 use crate::source::{DiskLoader, FileLoader, SourceMap, Span};
-use crate::{analysis, sema};
 use rayon::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,12 @@ pub(crate) type LoadFn =
 pub(crate) type AnalyzeFn = fn(&Policy) -> Vec<Diagnostic>;
 
 pub fn run(args: &CheckArgs, term: &Terminal) -> Exit {
-    run_with(args, term, sema::load, analysis::analyze)
+    run_with(
+        args,
+        term,
+        super::input::loader_for(args.input),
+        analysis::analyze,
+    )
 }
 
 pub(crate) fn run_with(
@@ -161,6 +167,26 @@ pub(crate) fn report(checked: &[Checked], args: &CheckArgs, term: &Terminal) -> 
             out.push('\n');
             out
         }
+        Format::Sarif => {
+            let files: Vec<sarif::FileDiagnostics> = checked
+                .iter()
+                .map(|c| sarif::FileDiagnostics {
+                    sources: &c.sources,
+                    diagnostics: &c.diagnostics,
+                })
+                .collect();
+            let log = sarif::log(&files, exit as i32);
+            match serde_json::to_string_pretty(&log) {
+                Ok(mut s) => {
+                    s.push('\n');
+                    s
+                }
+                Err(e) => {
+                    eprintln!("hwc: error: cannot serialise the report: {e}");
+                    return (String::new(), Exit::Failure);
+                }
+            }
+        }
         Format::Json => {
             let doc = json::Report {
                 version: json::VERSION,
@@ -246,6 +272,7 @@ mod tests {
             files,
             format,
             deny,
+            input: None,
         }
     }
 

@@ -23,7 +23,12 @@ Check a policy (every error and lint `hwc check` reports) and, when it has no \
 errors, write it as firewall rules: `iptables-restore` and \
 `ip6tables-restore` input (filter table), or one `nft -f` script that \
 atomically replaces hwc's own `hwc` table and leaves other tables alone. \
-Every generated rule carries a comment `FILE:LINE` naming its policy rule.";
+Every generated rule carries a comment `FILE:LINE` naming its policy rule. \
+Before anything is written, hwc reads every generated text back (with its \
+iptables-save reader, or its reader of the nft subset it writes) and proves \
+with its packet-set engine that it gives every packet the verdict the policy \
+gives (translation validation); a difference is an internal error with an \
+example packet, and nothing is written.";
 
 const COMPILE_EXAMPLES: &str = "\
 Examples:
@@ -35,7 +40,11 @@ Files: STEM.ipt4 (iptables-restore), STEM.ipt6 (ip6tables-restore) for the
 families the policy filters, or STEM.nft (nft -f). A failed compile writes
 nothing; each file is written whole (temporary file, then rename).
 
-Exit status: 0 written, 1 the policy has errors, 2 usage or I/O error.";
+Translation validation takes seconds on policies of many thousand rules;
+--no-verify skips it.
+
+Exit status: 0 written, 1 the policy has errors, 2 usage, I/O or internal
+error (a generated text that is not equivalent to the policy).";
 
 /// Compile a policy to iptables or nftables rules.
 #[derive(Debug, clap::Args)]
@@ -52,6 +61,11 @@ pub struct CompileArgs {
     /// Write the files into this directory instead of printing them.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+
+    /// Skip translation validation (reading the generated text back and
+    /// proving it equivalent to the policy).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 pub(crate) fn run(args: &CompileArgs, term: &Terminal) -> Exit {
@@ -65,6 +79,11 @@ pub(crate) fn run(args: &CompileArgs, term: &Terminal) -> Exit {
             return Exit::Findings;
         }
     };
+    if !args.no_verify {
+        if let Err(e) = verify(&policy, &artifacts, "written") {
+            return e;
+        }
+    }
     match &args.out_dir {
         None => match print_stdout(&stdout_text(&artifacts)) {
             Ok(()) => Exit::Success,
@@ -87,6 +106,21 @@ pub(crate) fn run(args: &CompileArgs, term: &Terminal) -> Exit {
                 Exit::Failure
             }
         },
+    }
+}
+
+/// Translation validation: proves the generated texts equivalent to the
+/// policy, or says on stderr why not (nothing is `done` then).
+pub(crate) fn verify(policy: &Policy, artifacts: &[Artifact], done: &str) -> Result<(), Exit> {
+    match crate::backend::validate::validate(policy, artifacts) {
+        Ok(_) => Ok(()),
+        Err(failure) => {
+            eprintln!("hwc: internal error: translation validation failed: {failure}");
+            eprintln!(
+                "hwc: nothing was {done}; this is a bug in hwc, please report it with the policy"
+            );
+            Err(Exit::Failure)
+        }
     }
 }
 

@@ -5,10 +5,14 @@ pub mod apply;
 pub mod args;
 mod check;
 pub mod compile;
+pub mod diff;
 mod explain;
 mod fmt;
 mod generate;
+pub mod import;
+pub mod input;
 mod lsp;
+mod report;
 
 use args::{Cli, ColorChoice, Command};
 use clap::Parser;
@@ -50,8 +54,11 @@ pub fn run() -> Exit {
     match &cli.command {
         Command::Check(a) => check::run(a, &term),
         Command::Explain(a) => explain::run(a),
+        Command::Report(a) => report::run(a, &term),
         Command::Compile(a) => compile::run(a, &term),
         Command::Apply(a) => apply::run(a, &term),
+        Command::Import(a) => import::run(a, &term),
+        Command::Diff(a) => diff::run(a, &term),
         Command::Fmt(a) => fmt::run(a, &term),
         Command::Lsp(a) => lsp::run(a),
         Command::Completions(a) => generate::completions(a),

@@ -37,6 +37,7 @@ mod rule;
 mod targets;
 pub mod to_hw;
 mod values;
+pub mod verify;
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{self, Family};

@@ -13,7 +13,9 @@ use crate::ir::dim::{self, Dim};
 use crate::ir::{Cond, CtState, Family, Hook, Match, OwnerNegation, Test};
 
 const V4_END: u128 = 1 << 32;
-const USER_MAX: u128 = dim::KERNEL_SOCKET - 1;
+/// The largest uid or gid of a user socket: `(uid_t)-1` is the kernel's
+/// INVALID_UID, which no socket has (sema and the backends stop there too).
+const USER_MAX: u128 = dim::KERNEL_SOCKET - 2;
 
 fn full() -> CBox {
     CBox::full()
@@ -343,6 +345,8 @@ pub fn invalid_boxes(hook: Hook) -> Vec<CBox> {
             v.push(f().with(Uid, ks, ks).with(Gid, 0, USER_MAX));
             v.push(f().with(Uid, ks, ks).with(Gid, ns, ns));
             v.push(f().with(Uid, ns, ns).with(Gid, 0, ks));
+            v.push(f().with(Uid, USER_MAX + 1, USER_MAX + 1));
+            v.push(f().with(Gid, USER_MAX + 1, USER_MAX + 1));
         }
     }
     v
@@ -424,6 +428,7 @@ pub fn well_known_intervals(f: &mut impl FnMut(Dim, u128, u128)) {
     for d in [Dim::Uid, Dim::Gid] {
         f(d, 0, 0);
         f(d, 1, USER_MAX);
+        f(d, USER_MAX + 1, USER_MAX + 1);
         f(d, dim::KERNEL_SOCKET, dim::KERNEL_SOCKET);
         f(d, dim::NO_SOCKET, dim::NO_SOCKET);
     }

@@ -268,6 +268,24 @@ pub struct Overlap {
     pub witness: Packet,
 }
 
+/// A decision met by [`Analysis::entry_decisions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub by: Decider,
+    /// `None`: an opaque target (any verdict).
+    pub verdict: Option<Verdict>,
+    /// A packet the rule matches that this decision decides.
+    pub witness: Packet,
+}
+
+/// The answer of [`Analysis::entry_decisions`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntryDecisions {
+    pub found: Vec<Decision>,
+    /// A check ran out of its budget: decisions may be missing.
+    pub unknown: bool,
+}
+
 /// Do two policies accept the same packets at a hook?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Comparison {
@@ -656,6 +674,8 @@ impl<'p> Analysis<'p> {
         let n = rules.len() as u32;
         let off = self.off[chain as usize];
         let mut open = init;
+        // Open terms that a rule's leave set took entirely (by index).
+        let mut consumed: Vec<bool> = Vec::new();
         let mut returns = Vec::new();
         let checking = w.on.is_some();
         let mut pending: BinaryHeap<Reverse<u32>> = BinaryHeap::new();
@@ -697,8 +717,13 @@ impl<'p> Analysis<'p> {
             let g = off + j;
             let (ea, eb) = mb.enter[g as usize];
             let enter = &mb.arena[ea as usize..eb as usize];
+            let (la, lb) = mb.leave[g as usize];
+            let leave = &mb.arena[la as usize..lb as usize];
             let mut pieces = Vec::new();
-            for t in open.iter().filter(|t| t.join <= j) {
+            for (k, t) in open.iter().enumerate() {
+                if t.join > j || consumed.get(k).copied().unwrap_or(false) {
+                    continue;
+                }
                 for e in enter {
                     if let Some(pos) = t.pos.intersect(e) {
                         pieces.push(Term {
@@ -708,6 +733,15 @@ impl<'p> Analysis<'p> {
                             extra: Vec::new(),
                         });
                     }
+                }
+                // A term inside the rule's leave set goes no further in
+                // this chain: later rules never see it (an optimisation;
+                // the closed negations would make it empty anyway).
+                if leave.iter().any(|b| b.contains(&t.pos)) {
+                    if consumed.len() <= k {
+                        consumed.resize(k + 1, false);
+                    }
+                    consumed[k] = true;
                 }
             }
             if pieces.is_empty() {
@@ -789,7 +823,10 @@ impl<'p> Analysis<'p> {
                 }
             }
         }
-        for t in &open {
+        for (k, t) in open.iter().enumerate() {
+            if consumed.get(k).copied().unwrap_or(false) {
+                continue;
+            }
             returns.push(Term {
                 hook,
                 pos: t.pos,
@@ -1246,6 +1283,95 @@ impl<'p> Analysis<'p> {
         }
     }
 
+    /// The packets the hook gives `want`, split by what decides them: one
+    /// part per deciding rule (over all its call contexts), the base
+    /// chain's policy, and the packets the policy does not filter
+    /// (`NoBaseChain` / `FamilyNotFiltered`, accepted). The union of the
+    /// parts is [`Analysis::accepted`] / [`Analysis::dropped`]; empty parts
+    /// may be listed.
+    pub fn decision_parts(
+        &self,
+        hook: Hook,
+        a: Approx,
+        want: Verdict,
+    ) -> Vec<(Decider, EvalSet<'_>)> {
+        let all = self.decisions(hook, a, want);
+        let mi = all.mi;
+        let f = &self.flows[mi];
+        let mut parts: Vec<(Decider, EvalSet<'_>)> = Vec::new();
+        let mut by_rule: std::collections::BTreeMap<RuleRef, usize> = Default::default();
+        for inst in f.insts.iter().filter(|i| i.hook == hook) {
+            let rules = &self.policy.chains[inst.chain as usize].rules;
+            for (j, rule) in rules.iter().enumerate() {
+                let applies = match rule.action.verdict() {
+                    Some(v) => v == want,
+                    None => matches!(rule.action, Action::Opaque(_)),
+                };
+                if !applies {
+                    continue;
+                }
+                let r = RuleRef {
+                    chain: ChainId(inst.chain),
+                    index: j as u32,
+                };
+                let k = *by_rule.entry(r).or_insert_with(|| {
+                    parts.push((
+                        Decider::Rule(r),
+                        EvalSet {
+                            an: self,
+                            mi,
+                            terms: Vec::new(),
+                        },
+                    ));
+                    parts.len() - 1
+                });
+                let (ea, eb) =
+                    self.boxes[mi].enter[(self.off[inst.chain as usize] + j as u32) as usize];
+                let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+                for t in inst.open.iter().filter(|t| t.join <= j as u32) {
+                    for e in enter {
+                        if let Some(pos) = t.pos.intersect(e) {
+                            parts[k].1.terms.push(Term {
+                                hook,
+                                pos,
+                                negs: t.closed(inst.chain, j as u32),
+                                extra: Vec::new(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(base) = self.policy.base_chain(hook) {
+            if self.policy.chain(base).policy.unwrap_or(Verdict::Accept) == want {
+                parts.push((
+                    Decider::Policy(base),
+                    EvalSet {
+                        an: self,
+                        mi,
+                        terms: f.ends[hi(hook)].clone(),
+                    },
+                ));
+            }
+        }
+        if want == Verdict::Accept && !f.free[hi(hook)].is_empty() {
+            let d = if self.policy.base_chain(hook).is_none() {
+                Decider::NoBaseChain
+            } else {
+                Decider::FamilyNotFiltered
+            };
+            parts.push((
+                d,
+                EvalSet {
+                    an: self,
+                    mi,
+                    terms: f.free[hi(hook)].clone(),
+                },
+            ));
+        }
+        parts
+    }
+
     /// The packets the hook accepts: `Accept⁺` under `Over`, `Accept⁻`
     /// under `Under`. Includes families the policy does not filter.
     pub fn accepted(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
@@ -1510,6 +1636,275 @@ impl<'p> Analysis<'p> {
         }
     }
 
+    /// The packets that reach the end of the hook's base chain: its
+    /// policy decides them (empty without a base chain).
+    pub fn policy_reach(&self, hook: Hook, a: Approx) -> EvalSet<'_> {
+        let mi = self.mode(a);
+        EvalSet {
+            an: self,
+            mi,
+            terms: self.flows[mi].ends[hi(hook)].clone(),
+        }
+    }
+
+    /// The packets of the hook the policy does not filter (families it
+    /// does not filter, or every packet when the hook has no base chain):
+    /// they are accepted.
+    pub fn unfiltered(&self, hook: Hook) -> EvalSet<'_> {
+        EvalSet {
+            an: self,
+            mi: 0,
+            terms: self.flows[0].free[hi(hook)].clone(),
+        }
+    }
+
+    /// A packet whose verdict would change if the terminal rule `r` were
+    /// removed (`Empty`: none, the rule is redundant). Cheaper than
+    /// [`Analysis::redundancy`]: decisions with the rule's own verdict are
+    /// not checked, and it stops at the first witness. Under `Over`.
+    pub fn verdict_changes(&self, r: RuleRef) -> Answer {
+        let Some(v) = self.policy.chain(r.chain).rules[r.index as usize]
+            .action
+            .verdict()
+        else {
+            return Answer::Unknown;
+        };
+        let mi = 0;
+        let f = &self.flows[mi];
+        let chain = r.chain.0;
+        let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
+        let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        let mut unknown = false;
+        let mut s = Scratch::default();
+        let mut s2 = Scratch::default();
+        for &id in &f.chain_insts[chain as usize] {
+            let inst = &f.insts[id as usize];
+            let mut init = Vec::new();
+            for t in inst.open.iter().filter(|t| t.join <= r.index) {
+                for e in enter {
+                    if let Some(pos) = t.pos.intersect(e) {
+                        init.push(Open {
+                            pos,
+                            negs: t.closed(chain, r.index),
+                            join: r.index + 1,
+                        });
+                    }
+                }
+            }
+            if init.is_empty() {
+                continue;
+            }
+            let mut found: Option<Packet> = None;
+            let mut on = |ev: Event, term: Term| -> bool {
+                if ev.verdict == Some(v) {
+                    return true;
+                }
+                match self.check_term(mi, &term, &mut s2, self.budget) {
+                    Cover::Covered => true,
+                    Cover::Unknown => {
+                        unknown = true;
+                        true
+                    }
+                    Cover::Uncovered(w) => {
+                        found = Some(self.packet(&w, term.hook));
+                        false
+                    }
+                }
+            };
+            match self.continue_from(
+                mi,
+                id,
+                r.index + 1,
+                init,
+                &mut on,
+                Some((chain, r.index)),
+                &mut s,
+            ) {
+                Ok(()) | Err(Halt::Stop) => {}
+                Err(Halt::Error(_)) => unknown = true,
+            }
+            if let Some(p) = found {
+                return Answer::Witness(p);
+            }
+        }
+        if unknown {
+            Answer::Unknown
+        } else {
+            Answer::Empty
+        }
+    }
+
+    /// How the packets that rule `r` matches are decided when they enter
+    /// its chain, in every call context: the decisions (rules, or a base
+    /// chain's policy) that some of them meet, each with a witness. For a
+    /// rule that no packet reaches ([`Analysis::coverage`]) these are what
+    /// decides its packets instead. Where no packet that `r` matches
+    /// enters the chain in a context, the walk starts at the caller's
+    /// entry instead (up to the base chain).
+    ///
+    /// Only decisions whose verdict `wanted` accepts are checked and
+    /// reported, one witness per decider; the walk stops after `max` of
+    /// them. Under `Over` a decision may rest on tests hwc does not model.
+    pub fn entry_decisions(
+        &self,
+        r: RuleRef,
+        a: Approx,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        let mi = self.mode(a);
+        let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
+        let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        self.decide_from(mi, r.chain, enter, true, wanted, max)
+    }
+
+    /// [`Analysis::entry_decisions`] for the packets of `r` inside
+    /// `region` only.
+    pub fn entry_decisions_within(
+        &self,
+        r: RuleRef,
+        region: &BoxSet,
+        a: Approx,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        let mi = self.mode(a);
+        let (ea, eb) = self.boxes[mi].enter[self.global(r) as usize];
+        let enter = &self.boxes[mi].arena[ea as usize..eb as usize];
+        let within: Vec<ABox> = enter
+            .iter()
+            .flat_map(|e| region.boxes.iter().filter_map(move |b| e.intersect(b)))
+            .collect();
+        self.decide_from(mi, r.chain, &within, true, wanted, max)
+    }
+
+    /// How the packets of `region` that enter `chain` (every packet of the
+    /// hook, for a base chain) are decided: like
+    /// [`Analysis::entry_decisions`], for a region instead of a rule's
+    /// match. Packets of families the policy does not filter never enter
+    /// a chain (see [`Analysis::unfiltered`]).
+    pub fn decisions_in(
+        &self,
+        chain: ChainId,
+        region: &BoxSet,
+        a: Approx,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        self.decide_from(self.mode(a), chain, &region.boxes, false, wanted, max)
+    }
+
+    fn decide_from(
+        &self,
+        mi: usize,
+        chain: ChainId,
+        region: &[ABox],
+        climb: bool,
+        wanted: &dyn Fn(Option<Verdict>) -> bool,
+        max: usize,
+    ) -> EntryDecisions {
+        let f = &self.flows[mi];
+        let mut out = EntryDecisions::default();
+        let mut s = Scratch::default();
+        let mut s2 = Scratch::default();
+        let mut level: Vec<u32> = f.chain_insts[chain.0 as usize].clone();
+        let mut seen: Vec<u32> = Vec::new();
+        // Deciders already found (a witness each).
+        let mut seen_by: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        while !level.is_empty() && out.found.len() < max {
+            let mut next = Vec::new();
+            for id in level {
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                let inst = &f.insts[id as usize];
+                let mut init = Vec::new();
+                for t in inst.open.iter().filter(|t| t.join == 0) {
+                    for e in region {
+                        if let Some(pos) = t.pos.intersect(e) {
+                            init.push(Open {
+                                pos,
+                                negs: t.negs.clone(),
+                                join: 0,
+                            });
+                        }
+                    }
+                }
+                if climb {
+                    let entered = init.iter().any(|t| {
+                        let term = Term {
+                            hook: inst.hook,
+                            pos: t.pos,
+                            negs: t.negs.clone(),
+                            extra: Vec::new(),
+                        };
+                        !matches!(
+                            self.check_term(mi, &term, &mut s2, self.budget),
+                            Cover::Covered
+                        )
+                    });
+                    if !entered {
+                        if let Some((p, _)) = inst.parent {
+                            next.push(p);
+                        }
+                        continue;
+                    }
+                }
+                if init.is_empty() {
+                    continue;
+                }
+                let found = &mut out.found;
+                let mut unknown = false;
+                let mut on = |ev: Event, term: Term| -> bool {
+                    if !wanted(ev.verdict) {
+                        return true;
+                    }
+                    let (by, key) = match ev.rule {
+                        Some(g) => (Decider::Rule(self.rule_of(g)), g as u64),
+                        None => (
+                            Decider::Policy(self.base_of(term.hook)),
+                            u32::MAX as u64 + hi(term.hook) as u64,
+                        ),
+                    };
+                    if !seen_by.insert(key) {
+                        return true;
+                    }
+                    match self.check_term(mi, &term, &mut s2, self.budget) {
+                        Cover::Covered => {
+                            // Another term may still reach it.
+                            seen_by.remove(&key);
+                            true
+                        }
+                        Cover::Unknown => {
+                            seen_by.remove(&key);
+                            unknown = true;
+                            true
+                        }
+                        Cover::Uncovered(w) => {
+                            found.push(Decision {
+                                by,
+                                verdict: ev.verdict,
+                                witness: self.packet(&w, term.hook),
+                            });
+                            found.len() < max
+                        }
+                    }
+                };
+                match self.continue_from(mi, id, 0, init, &mut on, None, &mut s) {
+                    Ok(()) | Err(Halt::Stop) => {}
+                    Err(Halt::Error(_)) => unknown = true,
+                }
+                out.unknown |= unknown;
+                if out.found.len() >= max {
+                    break;
+                }
+            }
+            level = next;
+        }
+        out
+    }
+
     fn base_of(&self, hook: Hook) -> ChainId {
         self.policy.base_chain(hook).unwrap_or(ChainId(0))
     }
@@ -1651,6 +2046,21 @@ impl<'a> EvalSet<'a> {
             an: self.an,
             mi: self.mi,
             terms,
+        }
+    }
+
+    /// The packets of the set at one hook (a rule of a user chain that
+    /// several hooks reach decides packets at each of them).
+    pub fn at_hook(&self, hook: Hook) -> EvalSet<'a> {
+        EvalSet {
+            an: self.an,
+            mi: self.mi,
+            terms: self
+                .terms
+                .iter()
+                .filter(|t| t.hook == hook)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -1911,6 +2321,49 @@ mod tests {
     }
 
     #[test]
+    fn policy_reach_unfiltered_and_at_hook_split_the_accepted_set() {
+        let mut p = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![cond(tcp(22, 22))], Action::Jump(ChainId(1)))],
+            ),
+            chain(
+                "guard",
+                ChainKind::User,
+                None,
+                vec![rule(vec![], Action::Accept)],
+            ),
+        ]);
+        p.family = FamilySet::IP;
+        let an = Analysis::new(&p).unwrap();
+        let w = an
+            .policy_reach(Hook::Input, Approx::Over)
+            .witness()
+            .unwrap();
+        assert_eq!((w.family, w.hook), (Family::V4, Hook::Input));
+        assert!(
+            !(w.proto == 6 && w.dport == Some(22)),
+            "tcp 22 is decided by the user chain: {w}"
+        );
+        let free = an.unfiltered(Hook::Input).witness().unwrap();
+        assert_eq!(free.family, Family::V6);
+        assert_eq!(
+            an.policy_reach(Hook::Output, Approx::Over).is_empty(),
+            Some(true)
+        );
+        let out = an.unfiltered(Hook::Output).witness().unwrap();
+        assert_eq!(out.hook, Hook::Output);
+        let (_, d) = an.decides(r(1, 0), Approx::Over).unwrap();
+        assert_eq!(
+            d.at_hook(Hook::Input).witness().map(|p| p.dport),
+            Some(Some(22))
+        );
+        assert_eq!(d.at_hook(Hook::Output).is_empty(), Some(true));
+    }
+
+    #[test]
     fn a_rule_covered_only_by_two_earlier_rules_together_is_found() {
         let p = policy(vec![chain(
             "input",
@@ -1960,6 +2413,77 @@ mod tests {
             Redundancy::Needed(p) => assert_eq!(p.proto, 6),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn entry_decisions_name_what_decides_a_covered_rule() {
+        // input: jump x; accept tcp 20-30 (covered: x drops 0-25, accepts 26-65535)
+        let p = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![
+                    rule(vec![], Action::Jump(ChainId(1))),
+                    rule(vec![cond(tcp(20, 30))], Action::Accept),
+                ],
+            ),
+            chain(
+                "x",
+                ChainKind::User,
+                None,
+                vec![
+                    rule(vec![cond(tcp(0, 25))], Action::Drop),
+                    rule(vec![cond(tcp(26, 65535))], Action::Accept),
+                ],
+            ),
+        ]);
+        let an = Analysis::new(&p).unwrap();
+        assert!(matches!(
+            an.coverage(r(0, 1), Approx::Over),
+            Coverage::Covered { .. }
+        ));
+        let other = an.entry_decisions(r(0, 1), Approx::Over, &|v| v != Some(Verdict::Accept), 4);
+        assert!(!other.unknown);
+        assert_eq!(other.found.len(), 1);
+        assert_eq!(other.found[0].by, Decider::Rule(r(1, 0)));
+        assert!((20..=25).contains(&other.found[0].witness.dport.unwrap()));
+        let all = an.entry_decisions(r(0, 1), Approx::Over, &|_| true, 4);
+        let by: Vec<_> = all.found.iter().map(|d| d.by).collect();
+        assert!(
+            by.contains(&Decider::Rule(r(1, 1))) && by.len() == 2,
+            "{by:?}"
+        );
+        // A rule in `x` that no packet entering `x` matches: the walk starts
+        // at the caller instead (input's policy accepts udp).
+        let p2 = policy(vec![
+            chain(
+                "input",
+                ChainKind::Base(Hook::Input),
+                Some(Verdict::Accept),
+                vec![rule(vec![cond(tcp(0, 65535))], Action::Jump(ChainId(1)))],
+            ),
+            chain(
+                "x",
+                ChainKind::User,
+                None,
+                vec![rule(
+                    vec![cond(Test::L4(vec![L4 {
+                        proto: 17,
+                        sport: None,
+                        dport: None,
+                        icmp: None,
+                        service: None,
+                    }]))],
+                    Action::Drop,
+                )],
+            ),
+        ]);
+        let an = Analysis::new(&p2).unwrap();
+        let d = an.entry_decisions(r(1, 0), Approx::Over, &|_| true, 4);
+        assert_eq!(d.found.len(), 1);
+        assert_eq!(d.found[0].by, Decider::Policy(ChainId(0)));
+        assert_eq!(d.found[0].witness.proto, 17);
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub mod boxes;
 pub mod brute;
 pub mod convert;
 pub mod cover;
+pub mod equiv;
 pub mod eval;
 pub mod index;
 pub mod packet;
