@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 apt_install_missing iptables nftables iproute2
 # The HTML report is rendered in headless Chromium (tests/report.rs).
 apt_install_missing chromium fonts-dejavu-core
+# tests/precommit.rs installs the real pre-commit into a virtualenv.
+apt_install_missing python3 python3-venv python3-pip git
 ensure_cargo
 ensure_component fmt rustfmt
 ensure_component clippy clippy
