@@ -32,7 +32,7 @@ pub enum Failure {
     /// difference is the policy's verdict, `right` the text's.
     Differ {
         artifact: &'static str,
-        difference: Difference,
+        difference: Box<Difference>,
     },
     /// The policy filters a family no text covers.
     MissingFamily { family: Family },
@@ -108,7 +108,7 @@ pub fn validate(policy: &Policy, artifacts: &[Artifact]) -> Result<Proved, Failu
             Equivalence::Differ(difference) => {
                 return Err(Failure::Differ {
                     artifact: a.suffix,
-                    difference,
+                    difference: Box::new(difference),
                 })
             }
             Equivalence::Unknown { hook } => {

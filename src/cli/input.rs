@@ -81,7 +81,7 @@ pub(crate) fn load(
 ) -> (Option<Policy>, Vec<Diagnostic>) {
     let text = match read(path, loader, sources) {
         Ok(t) => t,
-        Err(d) => return (None, vec![d]),
+        Err(d) => return (None, vec![*d]),
     };
     match dump_family(&text, format) {
         None => sema::load_source(path, &text, loader, sources),
@@ -99,7 +99,7 @@ pub(crate) fn load_dump(
 ) -> (Option<Policy>, Vec<Diagnostic>) {
     let text = match read(path, loader, sources) {
         Ok(t) => t,
-        Err(d) => return (None, vec![d]),
+        Err(d) => return (None, vec![*d]),
     };
     let family = match format {
         Some(InputFormat::IptablesSave) => Some(Family::V4),
@@ -113,19 +113,21 @@ fn read(
     path: &Path,
     loader: &dyn FileLoader,
     sources: &mut SourceMap,
-) -> Result<String, Diagnostic> {
+) -> Result<String, Box<Diagnostic>> {
     loader.load(path).map_err(|e| {
         let file = sources.add(path, "");
-        Diagnostic::error(
-            "io",
-            format!(
-                "cannot read `{}`: {}",
-                crate::diagnostics::render::display_path(path),
-                super::check::io_reason(&e)
-            ),
-            Span::new(file, 0, 0),
+        Box::new(
+            Diagnostic::error(
+                "io",
+                format!(
+                    "cannot read `{}`: {}",
+                    crate::diagnostics::render::display_path(path),
+                    super::check::io_reason(&e)
+                ),
+                Span::new(file, 0, 0),
+            )
+            .help("check the path and the file's permissions"),
         )
-        .help("check the path and the file's permissions")
     })
 }
 
