@@ -324,8 +324,8 @@ impl RuleBoxes {
 /// The regions that say what rules are about: packets that start a flow
 /// (conntrack state NEW or UNTRACKED), and packets off loopback.
 pub fn focus_regions(an: &Analysis) -> Vec<BoxSet> {
-    use crate::ir::dim::Dim;
     use super::region::Region;
+    use crate::ir::dim::Dim;
     let regions = [
         Region::all().states(&[crate::ir::CtState::New, crate::ir::CtState::Untracked]),
         Region::all().not_loopback(Dim::Iif).not_loopback(Dim::Oif),
