@@ -122,13 +122,17 @@ fn assertion(ctx: &Context, a: &Assertion) -> Option<Diagnostic> {
         match find(ctx, an, a.chain, &m, Verdict::Accept) {
             Found::Definite(_) => return None,
             Found::Possible(w) => {
-                return Some(not_proven(
+                let d = not_proven(
                     ctx,
                     a.span,
                     says,
                     w,
                     &format!("`{name}` may accept no packet this matches"),
-                ))
+                );
+                let why = depends_on(ctx, d.witness.as_ref());
+                return Some(d.note(format!(
+                    "{why}; the witness below may be accepted, which would show that it holds"
+                )));
             }
             Found::Unknown => return Some(out_of_budget(a.span, says)),
             Found::None => {}
@@ -213,31 +217,39 @@ fn not_proven(
     what: &str,
 ) -> Diagnostic {
     let t = reference::trace(ctx.policy, &w);
-    let unknown: Vec<String> = t
-        .depends_on
-        .iter()
-        .flat_map(|r| describe::unknowns(&ctx.rule(*r).matches))
-        .collect();
     let mut d = Diagnostic::new(
         "assertion-failed",
         format!("assertion not proven: {what}"),
         span,
     )
     .primary_label(says)
-    .note(if unknown.is_empty() {
-        "it depends on a rule hwc does not model exactly; the witness below may be a counterexample"
-            .to_string()
-    } else {
-        format!(
-            "it depends on {}, which hwc does not model; the witness below may be a counterexample",
-            unknown.join(", ")
-        )
-    })
+    .note(format!(
+        "{}; the witness below may be a counterexample",
+        depends_on(ctx, Some(&w))
+    ))
     .help("make the rules decide these packets without rate limits, or correct the assertion");
     for r in t.depends_on.iter().take(MAX_LABELS) {
         d = d.label(ctx.rule(*r).span, "may or may not match");
     }
     d.witness(w)
+}
+
+/// `it depends on `limit 10/minute`, which hwc does not model`.
+fn depends_on(ctx: &Context, w: Option<&Packet>) -> String {
+    let unknown: Vec<String> = w
+        .map(|w| reference::trace(ctx.policy, w).depends_on)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|r| describe::unknowns(&ctx.rule(*r).matches))
+        .collect();
+    if unknown.is_empty() {
+        "it depends on a rule hwc does not model exactly".to_string()
+    } else {
+        format!(
+            "it depends on {}, which hwc does not model",
+            unknown.join(", ")
+        )
+    }
 }
 
 fn out_of_budget(span: crate::source::Span, says: &str) -> Diagnostic {
