@@ -78,3 +78,39 @@ fn examples_behave_in_the_kernel_as_predicted() {
     eprintln!("examples: {} probes: {}", total.probes, total.table());
     assert_agree("examples", &total);
 }
+
+/// Probes the random policies of `seeds` (tests/kernel/gen.rs).
+fn random_policies(seeds: std::ops::Range<u64>) {
+    if !lab::ready() {
+        return;
+    }
+    let mut total = Report::default();
+    for seed in seeds {
+        let name = format!("random-{seed}.hw");
+        let text = kernel::gen::policy(seed);
+        let (policy, sources) = kernel::load_text(&name, &text);
+        let Some(mut r) = probe_policy(&name, &policy, &sources, seed, 60) else {
+            return;
+        };
+        if !r.mismatches.is_empty() {
+            r.mismatches.push(format!("{name}:\n{text}"));
+        }
+        total.add(&r);
+    }
+    eprintln!(
+        "random policies: {} probes: {}",
+        total.probes,
+        total.table()
+    );
+    assert_agree("random policies", &total);
+}
+
+#[test]
+fn random_policies_behave_in_the_kernel_as_predicted_0() {
+    random_policies(0..16);
+}
+
+#[test]
+fn random_policies_behave_in_the_kernel_as_predicted_1() {
+    random_policies(16..32);
+}

@@ -30,7 +30,18 @@ pub const TABLE_FAMILIES: [&str; 3] = ["ip", "ip6", "inet"];
 /// their `FILE:LINE`.
 pub fn emit(policy: &Policy, sources: Option<&SourceMap>) -> Result<String, Vec<Diagnostic>> {
     let program = lower::lower(policy, Style::Nft(policy.family))?;
-    Ok(render(policy, sources, &program.chains))
+    Ok(render(policy, sources, &program.chains, false))
+}
+
+/// Like [`emit`], with a `counter` in every rule, so that `nft list
+/// ruleset` shows how many packets each rule matched (iptables counts
+/// every rule anyway).
+pub fn emit_with_counters(
+    policy: &Policy,
+    sources: Option<&SourceMap>,
+) -> Result<String, Vec<Diagnostic>> {
+    let program = lower::lower(policy, Style::Nft(policy.family))?;
+    Ok(render(policy, sources, &program.chains, true))
 }
 
 /// The nft family keyword of a policy's table.
@@ -49,14 +60,21 @@ struct SetDef {
 
 struct Writer<'a> {
     sources: Option<&'a SourceMap>,
+    counters: bool,
     inet: bool,
     sets: BTreeMap<String, SetDef>,
 }
 
-fn render(policy: &Policy, sources: Option<&SourceMap>, chains: &[KChain]) -> String {
+fn render(
+    policy: &Policy,
+    sources: Option<&SourceMap>,
+    chains: &[KChain],
+    counters: bool,
+) -> String {
     let family = table_family(policy.family);
     let mut w = Writer {
         sources,
+        counters,
         inet: family == "inet",
         sets: BTreeMap::new(),
     };
@@ -140,6 +158,9 @@ impl Writer<'_> {
     fn rule(&mut self, s: &mut String, r: &KRule) {
         let mut line = String::with_capacity(160);
         self.matches(&mut line, &r.m);
+        if self.counters {
+            word(&mut line, format_args!("counter"));
+        }
         word(&mut line, format_args!("{}", action(&r.action)));
         if let Some(c) = rule_comment(self.sources, r.span, r.comment.as_deref()) {
             word(
@@ -403,5 +424,37 @@ fn action(a: &KAction) -> String {
             }
             x
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemoryLoader;
+    use std::path::Path;
+
+    #[test]
+    fn counters_go_before_every_action() {
+        let text =
+            "policy p { family ip }\nchain input policy drop {\n  accept tcp 22\n  drop\n}\n";
+        let mut sources = SourceMap::new();
+        let loader = MemoryLoader::default().with("p.hw", text);
+        let (policy, diags) = crate::sema::load(Path::new("p.hw"), &loader, &mut sources);
+        let policy = policy.unwrap_or_else(|| panic!("{diags:#?}"));
+        let plain = emit(&policy, Some(&sources)).expect("compiles");
+        assert!(!plain.contains("counter"), "{plain}");
+        let counted = emit_with_counters(&policy, Some(&sources)).expect("compiles");
+        assert!(
+            counted.contains("tcp dport 22 counter accept comment \"p.hw:3\""),
+            "{counted}"
+        );
+        assert!(
+            counted.contains("\t\tcounter drop comment \"p.hw:4\""),
+            "{counted}"
+        );
+        assert_eq!(
+            counted.replace(" counter", "").replace("\tcounter ", "\t"),
+            plain
+        );
     }
 }

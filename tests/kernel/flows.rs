@@ -101,7 +101,11 @@ impl fmt::Display for Flow {
             "{} {}{} {}:{} -> {} {}:{}",
             self.id,
             self.kind.name(),
-            if self.kept { " (opened before the policy)" } else { "" },
+            if self.kept {
+                " (opened before the policy)"
+            } else {
+                ""
+            },
             who(self.client.who),
             self.client.addr,
             who(self.server.who),
@@ -227,8 +231,16 @@ impl Wire {
         Packet {
             hook,
             family: self.family,
-            iif: if hook == Hook::Input { iface.into() } else { String::new() },
-            oif: if hook == Hook::Output { iface.into() } else { String::new() },
+            iif: if hook == Hook::Input {
+                iface.into()
+            } else {
+                String::new()
+            },
+            oif: if hook == Hook::Output {
+                iface.into()
+            } else {
+                String::new()
+            },
             src: self.src,
             dst: self.dst,
             proto: self.proto,
@@ -237,7 +249,11 @@ impl Wire {
             icmp_type: self.icmp.map(|x| x.0),
             icmp_code: self.icmp.map(|x| x.1),
             state: self.state,
-            owner: if hook == Hook::Output { self.owner } else { Owner::NoSocket },
+            owner: if hook == Hook::Output {
+                self.owner
+            } else {
+                Owner::NoSocket
+            },
         }
     }
 
@@ -446,8 +462,7 @@ impl<'p> Predictor<'p> {
                             _ => Outcome::ConnectTimeout,
                         };
                     }
-                    let synack =
-                        self.wire(f, false, CtState::Established, owner(f.server.who));
+                    let synack = self.wire(f, false, CtState::Established, owner(f.server.who));
                     if let Fate::Dropped { .. } = self.send(&synack, &mut out)? {
                         break 'tcp Outcome::ConnectTimeout;
                     }

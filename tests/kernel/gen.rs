@@ -1,7 +1,7 @@
 //! Random `.hw` policies over what the lab can send: documentation
 //! addresses the peer owns, a few ports, uids and gids 0, 1001 and 1002,
 //! the interfaces `lo` and `eth0`, every conntrack state, every action
-//! (rejects with every reason that has a counterpart in both families),
+//! (rejects with every reason, of the rule's family),
 //! user chains entered by `jump` and `goto`, and `not` on any match. The
 //! same seed gives the same text.
 
@@ -27,17 +27,28 @@ const V6_ADDRS: &[&str] = &[
 ];
 const PORTS: &[&str] = &["22", "53", "80", "123", "1000-2000", "5000-5010", "80, 443"];
 const STATES: &[&str] = &["new", "established", "related", "invalid", "untracked"];
-const REASONS: &[&str] = &[
-    "",
+
+const V4_REASONS: &[&str] = &[
     "icmp-port-unreachable",
     "icmp-admin-prohibited",
     "icmp-net-unreachable",
     "icmp-host-unreachable",
+    "icmp-host-prohibited",
+    "icmp-net-prohibited",
+    "icmp-proto-unreachable",
+];
+const V6_REASONS: &[&str] = &[
     "icmpv6-port-unreachable",
     "icmpv6-admin-prohibited",
     "icmpv6-no-route",
     "icmpv6-addr-unreachable",
 ];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    V4,
+    V6,
+}
 
 struct G<'a> {
     rng: &'a mut Rng,
@@ -46,21 +57,22 @@ struct G<'a> {
 }
 
 impl G<'_> {
-    fn family_addrs(&mut self) -> &'static [&'static str] {
+    fn any_family(&mut self) -> Fam {
         match (self.v4, self.v6) {
             (true, true) => {
                 if self.rng.chance(50) {
-                    V4_ADDRS
+                    Fam::V4
                 } else {
-                    V6_ADDRS
+                    Fam::V6
                 }
             }
-            (true, false) => V4_ADDRS,
-            _ => V6_ADDRS,
+            (true, false) => Fam::V4,
+            _ => Fam::V6,
         }
     }
 
-    fn addrs(&mut self, pool: &[&str]) -> String {
+    fn addrs(&mut self, f: Fam) -> String {
+        let pool = if f == Fam::V4 { V4_ADDRS } else { V6_ADDRS };
         let n = 1 + self.rng.below(2) as usize;
         let mut v: Vec<&str> = (0..n).map(|_| *self.rng.pick(pool)).collect();
         v.dedup();
@@ -69,11 +81,13 @@ impl G<'_> {
 
     /// One rule for a chain on `hook` ("input" or "output"); `user` says
     /// whether it is a user chain (which may `return`), `targets` the user
-    /// chains it may enter.
+    /// chains it may enter. A rule's positive matches agree on a family,
+    /// and its reject reason exists in the families it matches.
     fn rule(&mut self, hook: &str, user: bool, targets: &[String]) -> String {
         let mut m: Vec<String> = Vec::new();
         let mut tcp = false;
-        // A protocol, perhaps with ports or ICMP types.
+        // The family the rule's positive matches restrict it to.
+        let mut fam: Option<Fam> = None;
         if self.rng.chance(60) {
             let mut protos = vec!["tcp", "udp"];
             if self.v4 {
@@ -98,21 +112,38 @@ impl G<'_> {
                     tcp = p == "tcp" && !neg;
                 }
                 _ => {
+                    // Only an ICMP type implies the family: a bare `icmp`
+                    // is protocol 1 in either family (hwc's IR and its
+                    // backends), so it gets no family's reject reason.
                     if self.rng.chance(60) {
                         s += " ";
-                        s += *self.rng.pick(&["echo-request", "echo-reply", "destination-unreachable"]);
+                        s += *self.rng.pick(&[
+                            "echo-request",
+                            "echo-reply",
+                            "destination-unreachable",
+                        ]);
+                        if !neg {
+                            fam = Some(if p == "icmp" { Fam::V4 } else { Fam::V6 });
+                        }
                     }
                 }
             }
             m.push(if neg { format!("not {s}") } else { s });
         }
-        let n = self.rng.below(3);
-        let pool = self.family_addrs();
-        for _ in 0..n {
-            let neg = if self.rng.chance(20) { "not " } else { "" };
+        for _ in 0..self.rng.below(3) {
+            let neg = self.rng.chance(20);
             let c = match self.rng.below(5) {
-                0 => format!("from {}", self.addrs(pool)),
-                1 => format!("to {}", self.addrs(pool)),
+                k @ 0..=1 => {
+                    let f = match fam {
+                        Some(f) => f,
+                        None => self.any_family(),
+                    };
+                    if !neg {
+                        fam = Some(f);
+                    }
+                    let dir = if k == 0 { "from" } else { "to" };
+                    format!("{dir} {}", self.addrs(f))
+                }
                 2 => {
                     let k = 1 + self.rng.below(2) as usize;
                     let mut v: Vec<&str> = (0..k).map(|_| *self.rng.pick(STATES)).collect();
@@ -143,17 +174,28 @@ impl G<'_> {
                     }
                 }
             };
-            m.push(format!("{neg}{c}"));
+            m.push(if neg { format!("not {c}") } else { c });
         }
         let action = loop {
             let a = match self.rng.below(100) {
                 0..=34 => "accept".to_string(),
                 35..=54 => "drop".to_string(),
                 55..=69 => {
+                    let fam = fam.or(match (self.v4, self.v6) {
+                        (true, false) => Some(Fam::V4),
+                        (false, true) => Some(Fam::V6),
+                        _ => None,
+                    });
                     if tcp && self.rng.chance(40) {
                         "reject tcp-reset".to_string()
+                    } else if self.rng.chance(25) {
+                        "reject".to_string()
                     } else {
-                        format!("reject {}", self.rng.pick(REASONS)).trim_end().to_string()
+                        match fam {
+                            Some(Fam::V4) => format!("reject {}", self.rng.pick(V4_REASONS)),
+                            Some(Fam::V6) => format!("reject {}", self.rng.pick(V6_REASONS)),
+                            None => "reject".to_string(),
+                        }
                     }
                 }
                 70..=76 => "log prefix \"kt \"".to_string(),
@@ -166,9 +208,6 @@ impl G<'_> {
             };
             break a;
         };
-        // Reject reasons of one family only on rules of that family's
-        // packets would be refused for the other: every reason above has
-        // a counterpart, so any rule may carry any of them.
         format!("  {action} {}", m.join(" ")).trim_end().to_string()
     }
 }

@@ -75,7 +75,11 @@ pub fn load_text(name: &str, text: &str) -> (Policy, SourceMap) {
     let mut sources = SourceMap::new();
     let loader = MemoryLoader::default().with(name, text);
     let (policy, diags) = hwc::sema::load(Path::new(name), &loader, &mut sources);
-    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
     let policy = policy.unwrap_or_else(|| panic!("{name} does not load: {errors:#?}\n{text}"));
     (numeric_accounts(&policy), sources)
 }

@@ -158,7 +158,9 @@ fn peer_points(rng: &mut Rng, ranges: &[AddrRange], n: usize) -> (Vec<IpAddr>, V
     }
     // An address no policy of ours names, in a routed network.
     v4.insert(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 200)));
-    v6.insert(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xf, 0, 0, 0, 0, 0x200)));
+    v6.insert(IpAddr::V6(Ipv6Addr::new(
+        0x2001, 0xdb8, 0xf, 0, 0, 0, 0, 0x200,
+    )));
     v4.remove(&IpAddr::V4(PEER_V4));
     v6.remove(&IpAddr::V6(PEER_V6));
     let mut a = sample(rng, v4, n);
@@ -189,7 +191,7 @@ impl Ports {
     fn take(&mut self, f: &Flow) -> bool {
         let c = (f.kind, f.client.addr, f.client.port);
         let s = (f.kind, f.server.addr, f.server.port);
-        if self.bound.contains(&c) || self.listening.contains(&c) {
+        if self.bound.contains(&c) || self.listening.contains(&c) || c == s {
             return false;
         }
         if f.kind != Kind::Icmp && self.bound.contains(&s) {
@@ -219,10 +221,7 @@ fn hut(f: Family) -> IpAddr {
 fn signature(pred: &Prediction, f: &Flow) -> String {
     let mut s = format!("{:?} {}", f.kind, pred.outcome.name());
     for c in &pred.packets {
-        s += &format!(
-            " | {:?} {:?} {:?}",
-            c.packet.hook, c.decider, c.verdict
-        );
+        s += &format!(" | {:?} {:?} {:?}", c.packet.hook, c.decider, c.verdict);
     }
     s
 }
@@ -252,7 +251,10 @@ pub fn plan(pr: &Predictor, seed: u64, budget: usize) -> Plan {
     };
     let predict = |f: Flow, plan: &mut Plan| -> Option<Planned> {
         match pr.predict(&f) {
-            Ok(prediction) => Some(Planned { flow: f, prediction }),
+            Ok(prediction) => Some(Planned {
+                flow: f,
+                prediction,
+            }),
             Err(Unpredictable::Unsure(_)) => {
                 plan.unsure += 1;
                 None

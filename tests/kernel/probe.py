@@ -182,7 +182,7 @@ def probe(cmd, state):
         try:
             probes.append((Probe(p, kept), p.get("keep", False)))
         except OSError as e:
-            return {"error": "probe %s: %s" % (p["id"], e)}
+            return {"error": "probe %s: %s" % (json.dumps(p), e)}
     sel = selectors.DefaultSelector()
     waiting = {}
     for pr, _ in probes:
