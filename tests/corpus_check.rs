@@ -13,7 +13,10 @@ fn corpus_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("!!! SKIPPED: no corpus at {} (set HWC_CORPUS)", dir.display());
+        eprintln!(
+            "!!! SKIPPED: no corpus at {} (set HWC_CORPUS)",
+            dir.display()
+        );
         None
     }
 }
