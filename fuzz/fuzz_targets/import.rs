@@ -1,8 +1,10 @@
 //! Fuzz the iptables-save reader and the `.hw` writer: no input may make
-//! them panic, and every span they return lies inside the input.
+//! them panic, every span they return lies inside the input, and the
+//! printed `.hw` loads and is proved equivalent to the dump (`hwc import`).
 #![no_main]
 
 use hwc::import;
+use hwc::import::verify::Proof;
 use hwc::source::{FileId, Span};
 use libfuzzer_sys::fuzz_target;
 
@@ -27,5 +29,14 @@ fuzz_target!(|data: &[u8]| {
         }
         let (_, hw_diags) = import::to_hw(&policy, text);
         assert!(hw_diags.iter().all(|d| in_text(d.primary_span())));
+        let imported =
+            import::verify::import_verified(&policy, text, std::path::Path::new("fuzz.hw"));
+        match imported.proof {
+            Proof::Equivalent { .. } | Proof::Unknown(_) => {}
+            Proof::Differ(d) => panic!("printed policy differs: {d:?}\n{}", imported.text),
+            Proof::NotLoadable(d, _) => {
+                panic!("printed policy does not load: {d:?}\n{}", imported.text)
+            }
+        }
     }
 });

@@ -2160,8 +2160,13 @@ impl Analysis<'_> {
     }
 }
 
+/// Up to this many holes of a term are scanned directly for each of its
+/// hits in [`intersection`]; more are queried through the index.
+const OWN_SCAN: usize = 48;
+
 /// A packet in both sets, if any. The sets may come from two analyses,
 /// which must share a space (see [`Analysis::pair`]).
+
 pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
     if !Arc::ptr_eq(&x.an.space, &y.an.space) {
         return Err(EvalError::DifferentSpaces);
@@ -2179,10 +2184,35 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
     );
     let mut stack = Vec::new();
     let mut hits = Vec::new();
+    let mut own: Vec<ABox> = Vec::new();
     for a in &x.terms {
         hits.clear();
         idx.query(&a.pos, 0, u32::MAX, &mut stack, |_, i| hits.push(i));
+        if hits.is_empty() {
+            continue;
+        }
         hits.sort_unstable();
+        // The term's own holes, gathered once for all its hits.
+        s.cov.clear();
+        x.an.gather(x.mi, &a.negs, &a.pos, &mut s);
+        own.clear();
+        own.extend((0..s.cov.len()).map(|k| s.cov.candidate(k)));
+        own.extend(a.extra.iter().copied());
+        if hits.len() > 4 {
+            // A term that is empty by itself meets nothing.
+            if let Some(q) = x.an.tighten(&a.pos, a.hook) {
+                s.cov.clear();
+                for o in own.iter().filter(|o| o.intersects(&q)) {
+                    s.cov.push(*o, INVALID_TAG);
+                }
+                let probe = x.an.space.point(&x.an.space.pick(&q, Some(a.hook)));
+                if s.cov.run(&q, Some(&probe), x.an.budget) == Cover::Covered {
+                    continue;
+                }
+            } else {
+                continue;
+            }
+        }
         for &i in &hits {
             let b = &y.terms[i as usize];
             if a.hook != b.hook {
@@ -2195,9 +2225,22 @@ pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
                 continue;
             };
             s.cov.clear();
-            x.an.gather(x.mi, &a.negs, &q, &mut s);
+            if own.len() <= OWN_SCAN {
+                if own.iter().any(|o| o.contains(&q)) {
+                    continue;
+                }
+                for o in own.iter().filter(|o| o.intersects(&q)) {
+                    s.cov.push(*o, INVALID_TAG);
+                }
+            } else {
+                // Many holes: the index finds those that meet `q` faster.
+                x.an.gather(x.mi, &a.negs, &q, &mut s);
+                for e in a.extra.iter().filter(|e| e.intersects(&q)) {
+                    s.cov.push(*e, INVALID_TAG);
+                }
+            }
             y.an.gather(y.mi, &b.negs, &q, &mut s);
-            for e in a.extra.iter().chain(&b.extra).filter(|e| e.intersects(&q)) {
+            for e in b.extra.iter().filter(|e| e.intersects(&q)) {
                 s.cov.push(*e, INVALID_TAG);
             }
             let probe = x.an.space.point(&x.an.space.pick(&q, Some(a.hook)));
