@@ -35,7 +35,7 @@ struct RuleMeta {
     id: &'static str,
     severity: Severity,
     summary: &'static str,
-    doc: Option<&'static str>,
+    doc: Option<String>,
     lint: bool,
 }
 
@@ -46,7 +46,8 @@ fn rules() -> Vec<RuleMeta> {
             id: l.name,
             severity: l.severity,
             summary: l.summary,
-            doc: lint_doc(l.name),
+            // `to_string`: the documentation may be static or built.
+            doc: lint_doc(l.name).map(|d| d.to_string()),
             lint: true,
         })
         .collect();
@@ -97,10 +98,11 @@ fn text(s: impl Into<String>) -> Value {
 fn rule_json(r: &RuleMeta) -> Value {
     let full = r
         .doc
+        .as_deref()
         .and_then(what_it_does)
         .unwrap_or_else(|| r.summary.to_string());
     let mut help = Map::new();
-    match r.doc {
+    match r.doc.as_deref() {
         Some(doc) => {
             help.insert("text".into(), Value::String(doc.to_string()));
             help.insert("markdown".into(), Value::String(doc.to_string()));
