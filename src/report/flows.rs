@@ -26,6 +26,7 @@ use crate::ir::{
     Packet, Policy, Test,
 };
 use crate::source::{SourceMap, Span};
+use crate::space::convert::has_unknown;
 use crate::space::eval::{Analysis, Answer, EvalError, EvalSet};
 use crate::space::{Approx, BoxSet, RuleRef};
 use rayon::prelude::*;
@@ -97,6 +98,15 @@ impl Class {
             .filter(move |(col, _)| *col == c)
             .map(|(_, t)| t.as_str())
     }
+}
+
+/// The example packet of a finding, with the finding's index and primary
+/// place.
+#[derive(Debug, Clone)]
+pub struct FindingPacket {
+    pub index: usize,
+    pub span: Span,
+    pub packet: Packet,
 }
 
 /// Classes with equal terms and states are one.
@@ -180,21 +190,31 @@ impl Queries {
 /// forward), each hook's classes in the order of their first rule.
 ///
 /// `an` must be built with [`query_matches`] (else `Unaligned`).
-/// `witnesses` are the example packets of findings, by index: each class
-/// lists the findings whose packet it contains.
+/// `findings` are the example packets of findings: a class of rules lists
+/// the findings about its rules (primary place inside the rule) whose packet
+/// is a flow of the class; the other classes list every finding whose
+/// packet is one of their flows.
 pub fn classes(
     an: &Analysis,
     sources: &SourceMap,
-    witnesses: &[(usize, Packet)],
+    findings: &[FindingPacket],
 ) -> Result<Vec<Class>, EvalError> {
     let q = Queries::new(an)?;
     let policy = an.policy();
+    let ctx = Ctx {
+        an,
+        q: &q,
+        sources,
+        exact: decisions_exact(policy),
+        by_rule: findings_by_rule(policy, findings),
+        findings,
+    };
     let mut out = Vec::new();
     for hook in ir::Hook::ALL {
         let sites = sites(policy, hook);
         let found: Vec<Option<Class>> = sites
             .par_iter()
-            .map(|s| site_class(an, &q, sources, hook, s, witnesses))
+            .map(|s| site_class(&ctx, hook, s))
             .collect::<Result<_, _>>()?;
         let mut merged: Vec<Class> = Vec::new();
         let mut by_key: HashMap<ClassKey, usize> = HashMap::new();
@@ -228,9 +248,80 @@ pub fn classes(
             c.findings.sort_unstable();
         }
         out.extend(merged);
-        out.extend(default_classes(an, &q, hook, witnesses));
+        out.extend(default_classes(&ctx, hook));
     }
     Ok(out)
+}
+
+/// What the class builders share.
+struct Ctx<'a, 'p> {
+    an: &'a Analysis<'p>,
+    q: &'a Queries,
+    sources: &'a SourceMap,
+    /// The verdicts of rules do not depend on anything hwc does not model
+    /// (may- and must-sets of decisions are equal).
+    exact: bool,
+    findings: &'a [FindingPacket],
+    /// The findings whose primary place is inside each rule.
+    by_rule: HashMap<RuleRef, Vec<usize>>,
+}
+
+/// Whether every decision is exact: true when the only tests hwc does not
+/// model are in `log` (or other non-terminal, state-only) rules, which
+/// neither decide nor divert packets, and no target is unknown.
+fn decisions_exact(policy: &Policy) -> bool {
+    policy
+        .chains
+        .iter()
+        .flat_map(|c| &c.rules)
+        .all(|r| match r.action {
+            Action::Opaque(_) => false,
+            Action::Log(_) | Action::Continue(_) => true,
+            _ => !has_unknown(&r.matches),
+        })
+}
+
+/// The findings (positions in `findings`) whose primary place lies in each
+/// rule.
+fn findings_by_rule(policy: &Policy, findings: &[FindingPacket]) -> HashMap<RuleRef, Vec<usize>> {
+    let mut spans: Vec<(Span, RuleRef)> = Vec::new();
+    for (c, chain) in policy.chains.iter().enumerate() {
+        for (i, rule) in chain.rules.iter().enumerate() {
+            let r = RuleRef {
+                chain: ChainId(c as u32),
+                index: i as u32,
+            };
+            spans.push((rule.span, r));
+        }
+    }
+    spans.sort_by_key(|(s, _)| (s.file, s.start));
+    let mut out: HashMap<RuleRef, Vec<usize>> = HashMap::new();
+    for (k, f) in findings.iter().enumerate() {
+        let at = f.span;
+        let i = spans.partition_point(|(s, _)| (s.file, s.start) <= (at.file, at.start));
+        if let Some((s, r)) = i.checked_sub(1).map(|i| spans[i]) {
+            if s.file == at.file && s.start <= at.start && at.end <= s.end {
+                out.entry(r).or_default().push(k);
+            }
+        }
+    }
+    out
+}
+
+/// The findings among `candidates` whose packet is a flow of `flows`.
+fn linked<'a>(
+    hook: Hook,
+    flows: &EvalSet,
+    candidates: impl Iterator<Item = &'a FindingPacket>,
+) -> Vec<usize> {
+    candidates
+        .filter(|f| {
+            f.packet.hook == hook
+                && matches!(f.packet.state, CtState::New | CtState::Untracked)
+                && flows.contains(&f.packet)
+        })
+        .map(|f| f.index)
+        .collect()
 }
 
 /// Every accepting rule reachable from the hook's base chain, once per
@@ -378,14 +469,8 @@ fn label<'s>(policy: &Policy, sources: &'s SourceMap, span: Span) -> Option<&'s 
     Some(sources.get(span.file).slice(span)).filter(|s| !s.is_empty())
 }
 
-fn site_class(
-    an: &Analysis,
-    q: &Queries,
-    sources: &SourceMap,
-    hook: Hook,
-    site: &Site,
-    witnesses: &[(usize, Packet)],
-) -> Result<Option<Class>, EvalError> {
+fn site_class(ctx: &Ctx, hook: Hook, site: &Site) -> Result<Option<Class>, EvalError> {
+    let (an, q, sources) = (ctx.an, ctx.q, ctx.sources);
     let policy = an.policy();
     let decided = |a: Approx| -> EvalSet {
         match an.decides(site.rule, a) {
@@ -424,7 +509,7 @@ fn site_class(
     };
     // Definite flows come from the must-sets (the same sets when the policy
     // is exact); a target hwc does not model only may accept.
-    let under = (!an.is_exact() && !site.may)
+    let under = (!ctx.exact && !site.may)
         .then(|| restrict(decided(Approx::Under), path_set.as_ref()).intersect(&q.new_untracked));
     let (witness, definite) = match (&under, site.may) {
         (_, true) => (over, false),
@@ -473,11 +558,8 @@ fn site_class(
     } else {
         (None, false)
     };
-    let findings = witnesses
-        .iter()
-        .filter(|(_, p)| p.hook == hook && flows.contains(p))
-        .map(|(i, _)| *i)
-        .collect();
+    let about_rule = ctx.by_rule.get(&site.rule).into_iter().flatten();
+    let findings = linked(hook, &flows, about_rule.map(|&k| &ctx.findings[k]));
     Ok(Some(Class {
         hook,
         source: Source::Rules,
@@ -595,12 +677,8 @@ fn narrowings<'p>(policy: &'p Policy, site: &Site) -> Vec<&'p Cond> {
 
 /// The classes of a hook's default `accept` and of the families the policy
 /// does not filter.
-fn default_classes(
-    an: &Analysis,
-    q: &Queries,
-    hook: Hook,
-    witnesses: &[(usize, Packet)],
-) -> Vec<Class> {
+fn default_classes(ctx: &Ctx, hook: Hook) -> Vec<Class> {
+    let (an, q) = (ctx.an, ctx.q);
     let mut out = Vec::new();
     // `under`: the same set under `Approx::Under`, when it depends on the
     // approximation (the packets that reach the default policy do; the
@@ -613,7 +691,7 @@ fn default_classes(
             Answer::Unknown => None,
         };
         let under = under
-            .filter(|_| !an.is_exact())
+            .filter(|_| !ctx.exact)
             .map(|u| u.intersect(&q.new_untracked));
         let (witness, definite) = match &under {
             None => (over, true),
@@ -632,11 +710,7 @@ fn default_classes(
             states: states_of(&set, q, witness.as_ref(), []),
             nonroot,
             nonroot_definite,
-            findings: witnesses
-                .iter()
-                .filter(|(_, p)| p.hook == hook && flows.contains(p))
-                .map(|(i, _)| *i)
-                .collect(),
+            findings: linked(hook, &flows, ctx.findings.iter()),
             source,
             terms,
             sites: Vec::new(),

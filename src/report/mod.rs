@@ -150,7 +150,7 @@ pub struct Flow {
     /// on `lo`.
     pub nonroot_witness: Option<JsonPacket>,
     /// Indexes into `findings` of the findings whose witness is a flow of
-    /// this class.
+    /// this class (for a class of rules: the findings about its rules).
     pub findings: Vec<usize>,
 }
 
@@ -264,10 +264,16 @@ pub fn build_with(
 ) -> Result<Report, ReportError> {
     let sources = input.sources;
     let an = Analysis::with_queries(policy, &flows::query_matches())?;
-    let witnesses: Vec<(usize, ir::Packet)> = diags
+    let witnesses: Vec<flows::FindingPacket> = diags
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| d.witness.clone().map(|w| (i, w)))
+        .filter_map(|(index, d)| {
+            d.witness.clone().map(|packet| flows::FindingPacket {
+                index,
+                span: d.primary_span(),
+                packet,
+            })
+        })
         .collect();
     let classes = flows::classes(&an, sources, &witnesses)?;
 
@@ -663,8 +669,14 @@ assert allow input state new tcp 80
         let r = build_text(GUARDED, vec![], false);
         assert!(r.assertions.iter().all(|a| a.status == "not-checked"));
         // A finding whose packet is a flow of a class is linked to it.
-        let d = Diagnostic::new("overlap", "x", policy.chains[1].rules[0].span).witness(web);
-        let r = build_text(GUARDED, vec![d], true);
+        // A finding about a rule whose packet is a flow of its class is
+        // linked to the class; the same packet on another rule is not.
+        let on_rule =
+            Diagnostic::new("overlap", "x", policy.chains[1].rules[3].span).witness(web.clone());
+        let elsewhere =
+            Diagnostic::new("overlap", "x", policy.chains[1].rules[2].span).witness(web);
+        let r = build_text(GUARDED, vec![on_rule, elsewhere], true);
+        assert_eq!(r.flows[1].rules[0].text, "accept state new tcp 80");
         assert_eq!(r.flows[1].findings, [0]);
         assert!(r.flows[0].findings.is_empty());
     }

@@ -46,7 +46,8 @@ fn rules() -> Vec<RuleMeta> {
             id: l.name,
             severity: l.severity,
             summary: l.summary,
-            doc: lint_doc(l.name),
+            // `to_string`: the documentation may be static or built.
+            doc: lint_doc(l.name).map(|d| d.to_string()),
             lint: true,
         })
         .collect();
