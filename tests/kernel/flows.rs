@@ -195,9 +195,10 @@ pub struct Prediction {
 #[derive(Clone, Debug)]
 pub enum Unpredictable {
     /// The verdict depends on something hwc does not model (a rate limit).
-    Unsure(Packet),
-    /// The box evaluator and the reference evaluator disagree.
-    Engines(Packet, String),
+    Unsure,
+    /// The box evaluator and the reference evaluator disagree (on this
+    /// packet, so).
+    Engines(String),
 }
 
 enum Fate {
@@ -322,19 +323,16 @@ impl<'p> Predictor<'p> {
     fn check(&self, p: Packet, out: &mut Vec<Checked>) -> Result<Verdict, Unpredictable> {
         let t = reference::trace(self.policy, &p);
         if t.possible.len() != 1 {
-            return Err(Unpredictable::Unsure(p));
+            return Err(Unpredictable::Unsure);
         }
         let under = self.an.accepted(p.hook, Approx::Under).contains(&p);
         let over = self.an.accepted(p.hook, Approx::Over).contains(&p);
         let want = t.verdict == Verdict::Accept;
         if under != want || over != want {
-            return Err(Unpredictable::Engines(
-                p,
-                format!(
-                    "reference: {}, box evaluator: accepted under {under}, over {over}",
-                    t.verdict.name()
-                ),
-            ));
+            return Err(Unpredictable::Engines(format!(
+                "{p}: reference: {}, box evaluator: accepted under {under}, over {over}",
+                t.verdict.name()
+            )));
         }
         let reject = match t.decided_by {
             Decider::Rule(r) => match &self.policy.chain(r.chain).rules[r.index as usize].action {

@@ -2,6 +2,7 @@
 //! Linux kernel does with the compiled rules. See README.md beside this
 //! file.
 
+pub mod findings;
 pub mod flows;
 pub mod gen;
 pub mod lab;

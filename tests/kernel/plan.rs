@@ -11,7 +11,7 @@
 //! loads. Every client binds its own address and port (or ICMP echo id),
 //! so no two flows share a conntrack entry.
 
-use super::flows::{End, Flow, Kind, Outcome, Prediction, Predictor, Unpredictable, Who};
+use super::flows::{End, Flow, Kind, Prediction, Predictor, Unpredictable, Who};
 use super::lab::{HUT_V4, HUT_V6, PEER_V4, PEER_V6};
 use hwc::ir::{AddrRange, Family, Policy, Test};
 use hwc::testgen::Rng;
@@ -78,9 +78,17 @@ fn addr_of(f: Family, v: u128) -> IpAddr {
     }
 }
 
-/// The address ranges and port ranges the policy's rules test.
-fn policy_values(p: &Policy) -> (Vec<AddrRange>, Vec<(u16, u16)>, Vec<(u16, u16)>) {
-    let (mut addrs, mut dports, mut sports) = (Vec::new(), Vec::new(), Vec::new());
+/// The address ranges and port ranges a policy's rules test.
+#[derive(Default)]
+struct Values {
+    addrs: Vec<AddrRange>,
+    dports: Vec<(u16, u16)>,
+    sports: Vec<(u16, u16)>,
+}
+
+fn policy_values(p: &Policy) -> Values {
+    let mut v = Values::default();
+    let (addrs, dports, sports) = (&mut v.addrs, &mut v.dports, &mut v.sports);
     for c in &p.chains {
         for r in &c.rules {
             for cond in &r.matches.conds {
@@ -105,7 +113,7 @@ fn policy_values(p: &Policy) -> (Vec<AddrRange>, Vec<(u16, u16)>, Vec<(u16, u16)
             }
         }
     }
-    (addrs, dports, sports)
+    v
 }
 
 /// Range ends and their outside neighbours, ports 1-65535.
@@ -230,12 +238,12 @@ fn signature(pred: &Prediction, f: &Flow) -> String {
 pub fn plan(pr: &Predictor, seed: u64, budget: usize) -> Plan {
     let policy = pr.policy();
     let mut rng = Rng::new(seed);
-    let (ranges, dranges, sranges) = policy_values(policy);
-    let (v4, v6) = peer_points(&mut rng, &ranges, 10);
-    let mut dports = port_points(&dranges);
+    let values = policy_values(policy);
+    let (v4, v6) = peer_points(&mut rng, &values.addrs, 10);
+    let mut dports = port_points(&values.dports);
     dports.extend([22, 80, 4242]);
     let dports = sample(&mut rng, dports, 12);
-    let sports = sample(&mut rng, port_points(&sranges), 6);
+    let sports = sample(&mut rng, port_points(&values.sports), 6);
     let avoid: BTreeSet<u16> = dports.iter().chain(&sports).copied().collect();
     let mut ports = Ports {
         next: 40000,
@@ -255,12 +263,12 @@ pub fn plan(pr: &Predictor, seed: u64, budget: usize) -> Plan {
                 flow: f,
                 prediction,
             }),
-            Err(Unpredictable::Unsure(_)) => {
+            Err(Unpredictable::Unsure) => {
                 plan.unsure += 1;
                 None
             }
-            Err(Unpredictable::Engines(p, why)) => {
-                plan.engine_disagreements.push(format!("{p}: {why}"));
+            Err(Unpredictable::Engines(why)) => {
+                plan.engine_disagreements.push(why);
                 None
             }
         }
@@ -436,13 +444,4 @@ pub fn plan(pr: &Predictor, seed: u64, budget: usize) -> Plan {
         p.flow.id = format!("f{i}");
     }
     plan
-}
-
-/// How many probes of each predicted outcome a plan has.
-pub fn outcome_counts<'a>(ps: impl Iterator<Item = &'a Planned>) -> BTreeMap<Outcome, usize> {
-    let mut m = BTreeMap::new();
-    for p in ps {
-        *m.entry(p.prediction.outcome).or_insert(0) += 1;
-    }
-    m
 }

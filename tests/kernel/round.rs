@@ -26,6 +26,8 @@ pub struct Report {
     /// (predicted, observed) → count.
     pub outcomes: BTreeMap<(Outcome, String), usize>,
     pub mismatches: Vec<String>,
+    /// The ids of the flows in `mismatches`.
+    pub mismatched: Vec<String>,
 }
 
 impl Report {
@@ -35,6 +37,7 @@ impl Report {
             *self.outcomes.entry(k.clone()).or_insert(0) += v;
         }
         self.mismatches.extend(o.mismatches.iter().cloned());
+        self.mismatched.extend(o.mismatched.iter().cloned());
     }
 
     /// `predicted=observed×n` for every pair, for the test's log.
@@ -63,7 +66,7 @@ fn agent_index(w: Who) -> usize {
     }
 }
 
-fn probe_json(f: &Flow, keep: bool) -> Value {
+pub fn probe_json(f: &Flow, keep: bool) -> Value {
     json!({
         "id": f.id,
         "kind": f.kind.name(),
@@ -180,6 +183,7 @@ pub fn probe(agents: &mut [Agent], plan: &Plan, label: &str, policy: &Policy) ->
         r.probes += 1;
         *r.outcomes.entry((want, seen.clone())).or_insert(0) += 1;
         if Outcome::parse(&seen) != Some(want) {
+            r.mismatched.push(p.flow.id.clone());
             r.mismatches.push(format!(
                 "{label}: {}\n    predicted {}, the kernel: {seen}\n{}",
                 p.flow,
