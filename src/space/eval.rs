@@ -2166,7 +2166,6 @@ const OWN_SCAN: usize = 48;
 
 /// A packet in both sets, if any. The sets may come from two analyses,
 /// which must share a space (see [`Analysis::pair`]).
-
 pub fn intersection(x: &EvalSet, y: &EvalSet) -> Result<Answer, EvalError> {
     if !Arc::ptr_eq(&x.an.space, &y.an.space) {
         return Err(EvalError::DifferentSpaces);
